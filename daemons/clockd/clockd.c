@@ -1,0 +1,238 @@
+/*
+ * clockd: a TCP clock.  Every client receives the local time (TZ) once a
+ * second, right after each wall-clock second boundary.  One timer serves
+ * the whole daemon and formats the line once per tick; a client that stops
+ * reading is dropped once a few lines are queued for it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "cli.h"
+#include "life.h"
+#include "listen.h"
+#include "log.h"
+#include "sdnotify.h"
+#include "server.h"
+
+#define CLOCKD_LINE_MAX		4096	/* longest formatted line */
+#define CLOCKD_MAX_OUTPUT	8192	/* queued bytes before a drop */
+#define CLOCKD_SNDBUF		4096	/* a line a second needs little */
+#define CLOCKD_STATUS_EVERY	5	/* ticks between STATUS= updates */
+
+enum {
+	OPT_FORMAT = CLI_OPT_DAEMON_FIRST,
+};
+
+struct clockd {
+	struct event_base	*base;
+	struct server		*srv;
+	struct event		*tick_ev;
+	const char		*format;
+	char			 line[CLOCKD_LINE_MAX + 1];
+	size_t			 linelen;
+	time_t			 last_sec;	/* second last sent */
+	unsigned		 ticks;
+};
+
+static void	clockd_arm(struct clockd *, const struct timespec *);
+static int	clockd_format(struct clockd *, time_t);
+static void	clockd_stop(void *);
+static void	clockd_tick_cb(evutil_socket_t, short, void *);
+static void	clockd_eof(struct conn *);
+static void	usage(void) __attribute__((noreturn));
+
+static const struct server_ops clockd_ops = {
+	/* A client that shuts its sending side still gets the time. */
+	.eof = clockd_eof,
+};
+
+static void
+usage(void)
+{
+	printf("Usage: %s [options]\n"
+	    "Send every client the local time once a second, on the second.\n"
+	    "\n"
+	    "  -f, --format FMT      strftime(3) format of a line "
+	    "(default %%H:%%M:%%S)\n"
+	    CLI_COMMON_HELP
+	    "\n"
+	    "The time zone is TZ's (e.g. TZ=Asia/Tokyo).  See clockd(8).\n",
+	    cli_progname());
+	exit(EX_OK);
+}
+
+static void
+clockd_eof(struct conn *c)
+{
+}
+
+/*
+ * Formats the line for second sec; -1 if it is empty or too long.  The
+ * format is the user's by design (-f), hence the non-literal.
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+static int
+clockd_format(struct clockd *cd, time_t sec)
+{
+	struct tm tm;
+	size_t n;
+
+	if (localtime_r(&sec, &tm) == NULL)
+		return -1;
+	n = strftime(cd->line, CLOCKD_LINE_MAX, cd->format, &tm);
+	if (n == 0)
+		return -1;
+	cd->line[n++] = '\n';
+	cd->linelen = n;
+	return 0;
+}
+#pragma GCC diagnostic pop
+
+/*
+ * Arms the one-shot timer for just after the next second boundary.  The
+ * base keeps time on the monotonic clock, so the wait is recomputed from
+ * the wall clock every tick and never drifts.
+ */
+static void
+clockd_arm(struct clockd *cd, const struct timespec *now)
+{
+	struct timeval tv;
+	long ns = 1000000000L - now->tv_nsec;
+
+	tv.tv_sec = ns / 1000000000L;
+	tv.tv_usec = (ns % 1000000000L) / 1000 + 1;
+	evtimer_add(cd->tick_ev, &tv);
+}
+
+static void
+clockd_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct clockd *cd = arg;
+	struct timespec now;
+	struct conn *c, *next;
+	const struct server_stats *st;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	/* Woken before the boundary (timer slack): wait the rest. */
+	if (now.tv_sec == cd->last_sec) {
+		clockd_arm(cd, &now);
+		return;
+	}
+	cd->last_sec = now.tv_sec;
+	clockd_arm(cd, &now);
+	if (clockd_format(cd, now.tv_sec) == -1) {
+		log_warnx("cannot format the time with '%s'", cd->format);
+		return;
+	}
+	for (c = server_first(cd->srv); c != NULL; c = next) {
+		next = server_next(c);
+		if (!c->closing)
+			(void)conn_send(c, cd->line, cd->linelen);
+	}
+	if (++cd->ticks % CLOCKD_STATUS_EVERY == 0) {
+		st = server_stats(cd->srv);
+		sdn_status("%lu clients, %llu served, %llu dropped for not "
+		    "reading", st->clients, st->accepted, st->dropped);
+	}
+}
+
+static void
+clockd_stop(void *arg)
+{
+	struct clockd *cd = arg;
+	struct timeval grace = { 2, 0 };
+
+	evtimer_del(cd->tick_ev);
+	server_shutdown(cd->srv, &grace);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ "format", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct server_limits limits = {
+		.max_output = CLOCKD_MAX_OUTPUT,
+		.max_input = 1024,
+		.sndbuf = CLOCKD_SNDBUF,
+	};
+	struct clockd cd;
+	struct cli_common cli;
+	struct listen_set set;
+	struct timespec now;
+	char err[512];
+	int ch;
+
+	memset(&cd, 0, sizeof(cd));
+	cd.format = "%H:%M:%S";
+	cli_init(&cli, argv[0]);
+	cli_go_style(argc, argv);
+	while ((ch = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "f:",
+	    longopts, NULL)) != -1) {
+		if (cli_common_option(&cli, ch, optarg))
+			continue;
+		switch (ch) {
+		case 'f':
+			cd.format = optarg;
+			break;
+		case 'h':
+			usage();
+		default:
+			cli_usage_hint();
+		}
+	}
+	if (optind < argc)
+		cli_usage_error("unexpected argument '%s'", argv[optind]);
+	log_init(argv[0], cli.verbosity);
+	tzset();
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (clockd_format(&cd, now.tv_sec) == -1)
+		cli_usage_error("format '%s' gives an empty line or one longer "
+		    "than %d bytes", cd.format, CLOCKD_LINE_MAX);
+	limits.max_clients = cli.max_clients;
+	if (limits.max_output < 2 * cd.linelen)
+		limits.max_output = 2 * cd.linelen;
+
+	if (listen_open(cli.listen, cli.nlisten, &set, err, sizeof(err)) == -1) {
+		if (cli.nlisten == 0 && errno == EINVAL)
+			cli_usage_error("%s", err);
+		fatalx(EX_UNAVAILABLE, "%s", err);
+	}
+	if ((cd.base = life_base_new()) == NULL)
+		fatalx(EX_OSERR, "cannot create the event base");
+	if ((cd.srv = server_new(cd.base, &set, &clockd_ops, &limits, &cd)) ==
+	    NULL)
+		fatalx(EX_OSERR, "cannot watch the listening sockets");
+	if ((cd.tick_ev = evtimer_new(cd.base, clockd_tick_cb, &cd)) == NULL)
+		fatalx(EX_OSERR, "cannot create the tick timer");
+	if (life_start(cd.base, clockd_stop, &cd) == -1)
+		fatalx(EX_OSERR, "cannot watch signals");
+	cd.last_sec = now.tv_sec;
+	clockd_arm(&cd, &now);
+
+	log_info("serving %d socket%s%s, TZ=%s, max %lu clients", set.nfds,
+	    set.nfds == 1 ? "" : "s", set.activated ? " from systemd" : "",
+	    getenv("TZ") != NULL ? getenv("TZ") : "(system)",
+	    cli.max_clients);
+	sdn_ready();
+	sdn_status("0 clients");
+	if (event_base_dispatch(cd.base) == -1)
+		fatalx(EX_SOFTWARE, "event loop failed");
+
+	log_info("stopped");
+	life_end();
+	event_free(cd.tick_ev);
+	server_free(cd.srv);
+	event_base_free(cd.base);
+	return EX_OK;
+}

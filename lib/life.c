@@ -1,0 +1,100 @@
+/*
+ * The daemon's life.  SIGTERM or SIGINT asks for a graceful stop: the
+ * daemon's stop callback runs once (it stops accepting and lets clients
+ * drain) and a second signal leaves the loop at once.  SIGPIPE is ignored:
+ * a vanished client is an error on its own socket, not a dead daemon.
+ */
+#include <signal.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "life.h"
+#include "log.h"
+#include "sdnotify.h"
+
+static struct event *sig_events[3];
+static void (*stop_cb)(void *);
+static void *stop_arg;
+static int stopping;
+
+/* A precise timer, so that clockd's ticks land within microseconds. */
+struct event_base *
+life_base_new(void)
+{
+	struct event_config *cfg;
+	struct event_base *base;
+
+	if ((cfg = event_config_new()) == NULL)
+		return NULL;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
+static void
+life_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct event_base *base = arg;
+
+	if (sig == SIGHUP) {
+		log_info("SIGHUP ignored: there is no configuration to reload");
+		return;
+	}
+	if (stopping) {
+		log_info("%s again: stopping now", strsignal((int)sig));
+		event_base_loopbreak(base);
+		return;
+	}
+	stopping = 1;
+	log_info("%s: stopping", strsignal((int)sig));
+	sdn_stopping();
+	if (stop_cb != NULL)
+		stop_cb(stop_arg);
+	else
+		event_base_loopexit(base, NULL);
+}
+
+/*
+ * Arms the signal events and the watchdog.  cb (may be NULL) starts the
+ * graceful stop and must end with event_base_loopexit once done.
+ */
+int
+life_start(struct event_base *base, void (*cb)(void *), void *arg)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	size_t i;
+
+	signal(SIGPIPE, SIG_IGN);
+	stop_cb = cb;
+	stop_arg = arg;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		sig_events[i] = evsignal_new(base, sigs[i], life_signal_cb,
+		    base);
+		if (sig_events[i] == NULL ||
+		    evsignal_add(sig_events[i], NULL) == -1)
+			return -1;
+	}
+	return sdn_watchdog_start(base);
+}
+
+int
+life_stopping(void)
+{
+	return stopping;
+}
+
+/* Frees what life_start made. */
+void
+life_end(void)
+{
+	size_t i;
+
+	sdn_watchdog_stop();
+	for (i = 0; i < sizeof(sig_events) / sizeof(sig_events[0]); i++)
+		if (sig_events[i] != NULL) {
+			event_free(sig_events[i]);
+			sig_events[i] = NULL;
+		}
+}

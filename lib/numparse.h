@@ -1,0 +1,10 @@
+/* Range-checked numbers from the command line. */
+#ifndef CLOCKWORK_NUMPARSE_H
+#define CLOCKWORK_NUMPARSE_H
+
+#include <sys/time.h>
+
+int	parse_ulong(const char *, unsigned long, unsigned long, unsigned long *);
+int	parse_seconds(const char *, double, double, struct timeval *);
+
+#endif

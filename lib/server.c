@@ -1,0 +1,453 @@
+/*
+ * Accepted connections.  One evconnlistener per listening socket; every
+ * client becomes a struct conn with a bufferevent, and leaves through
+ * conn_close(), the one teardown, which says why.  Running out of file
+ * descriptors pauses accepting for a second instead of spinning.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "listen.h"
+#include "log.h"
+#include "server.h"
+
+#define SERVER_BACKOFF_SEC	1
+
+struct server {
+	struct event_base	*base;
+	struct evconnlistener	*listeners[LISTEN_MAX];
+	int			 nlisteners;
+	struct event		*backoff_ev;
+	struct event		*deadline_ev;
+	const struct server_ops	*ops;
+	struct server_limits	 limits;
+	struct server_stats	 stats;
+	void			*arg;
+	int			 shutting_down;
+	time_t			 last_refusal_log;
+	TAILQ_HEAD(, conn)	 conns;
+};
+
+static void	server_accept_cb(struct evconnlistener *, evutil_socket_t,
+		    struct sockaddr *, int, void *);
+static void	server_accept_error_cb(struct evconnlistener *, void *);
+static void	server_backoff_cb(evutil_socket_t, short, void *);
+static void	server_deadline_cb(evutil_socket_t, short, void *);
+static void	server_listeners_enable(struct server *, int);
+static void	server_maybe_done(struct server *);
+static void	server_refuse(struct server *, evutil_socket_t,
+		    struct sockaddr *);
+static void	conn_read_cb(struct bufferevent *, void *);
+static void	conn_write_cb(struct bufferevent *, void *);
+static void	conn_event_cb(struct bufferevent *, short, void *);
+
+struct server *
+server_new(struct event_base *base, const struct listen_set *set,
+    const struct server_ops *ops, const struct server_limits *limits,
+    void *arg)
+{
+	struct server *srv;
+	int i;
+
+	if ((srv = calloc(1, sizeof(*srv))) == NULL)
+		return NULL;
+	srv->base = base;
+	srv->ops = ops;
+	srv->limits = *limits;
+	srv->arg = arg;
+	TAILQ_INIT(&srv->conns);
+	srv->backoff_ev = evtimer_new(base, server_backoff_cb, srv);
+	srv->deadline_ev = evtimer_new(base, server_deadline_cb, srv);
+	if (srv->backoff_ev == NULL || srv->deadline_ev == NULL)
+		goto fail;
+	for (i = 0; i < set->nfds; i++) {
+		/* Backlog 0: the socket already listens (ours or systemd's). */
+		srv->listeners[i] = evconnlistener_new(base, server_accept_cb,
+		    srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0,
+		    set->fds[i]);
+		if (srv->listeners[i] == NULL)
+			goto fail;
+		evconnlistener_set_error_cb(srv->listeners[i],
+		    server_accept_error_cb);
+		srv->nlisteners++;
+	}
+	return srv;
+fail:
+	server_free(srv);
+	return NULL;
+}
+
+void *
+server_arg(const struct server *srv)
+{
+	return srv->arg;
+}
+
+struct event_base *
+server_base(const struct server *srv)
+{
+	return srv->base;
+}
+
+const struct server_stats *
+server_stats(const struct server *srv)
+{
+	return &srv->stats;
+}
+
+struct conn *
+server_first(struct server *srv)
+{
+	return TAILQ_FIRST(&srv->conns);
+}
+
+struct conn *
+server_next(struct conn *c)
+{
+	return TAILQ_NEXT(c, entry);
+}
+
+static void
+server_listeners_enable(struct server *srv, int on)
+{
+	int i;
+
+	for (i = 0; i < srv->nlisteners; i++)
+		if (on)
+			evconnlistener_enable(srv->listeners[i]);
+		else
+			evconnlistener_disable(srv->listeners[i]);
+}
+
+/* Out of descriptors or memory: stop accepting for a while, never spin. */
+static void
+server_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct server *srv = arg;
+	struct timeval tv = { SERVER_BACKOFF_SEC, 0 };
+	int err = EVUTIL_SOCKET_ERROR();
+
+	switch (err) {
+	case EMFILE:
+	case ENFILE:
+	case ENOBUFS:
+	case ENOMEM:
+		log_warnx("accept: %s: pausing for %d s (%lu clients)",
+		    strerror(err), SERVER_BACKOFF_SEC, srv->stats.clients);
+		server_listeners_enable(srv, 0);
+		evtimer_add(srv->backoff_ev, &tv);
+		break;
+	default:
+		/* ECONNABORTED and friends concern one client only. */
+		log_debug("accept: %s", strerror(err));
+		break;
+	}
+}
+
+static void
+server_backoff_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	if (!srv->shutting_down)
+		server_listeners_enable(srv, 1);
+}
+
+/* At --max-clients: say so and close, without holding anything. */
+static void
+server_refuse(struct server *srv, evutil_socket_t fd, struct sockaddr *sa)
+{
+	time_t now = time(NULL);
+
+	srv->stats.refused++;
+	if (srv->limits.busy_reply != NULL)
+		(void)send(fd, srv->limits.busy_reply,
+		    strlen(srv->limits.busy_reply), MSG_DONTWAIT | MSG_NOSIGNAL);
+	close(fd);
+	/* One line a second at most, whatever the flood. */
+	if (now != srv->last_refusal_log) {
+		srv->last_refusal_log = now;
+		log_peer(LOG_NOTICE, sa, "refused: %lu clients already "
+		    "(--max-clients)", srv->stats.clients);
+	}
+}
+
+static void
+server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct server *srv = arg;
+	struct conn *c;
+	int on = 1;
+
+	if (srv->shutting_down) {
+		close(fd);
+		return;
+	}
+	if (srv->limits.max_clients != 0 &&
+	    srv->stats.clients >= srv->limits.max_clients) {
+		server_refuse(srv, fd, sa);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("accept: calloc");
+		close(fd);
+		return;
+	}
+	c->srv = srv;
+	if ((size_t)salen > sizeof(c->peer))
+		salen = sizeof(c->peer);
+	memcpy(&c->peer, sa, (size_t)salen);
+	c->peerlen = (socklen_t)salen;
+	if (addr_format(sa, c->host, sizeof(c->host), &c->port) == -1)
+		strcpy(c->host, "local");
+	/* Small lines must leave at once, not wait for an ACK (Nagle). */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	if (srv->limits.sndbuf > 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &srv->limits.sndbuf,
+		    sizeof(srv->limits.sndbuf));
+	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		log_warnx("accept: cannot allocate a bufferevent");
+		close(fd);
+		free(c);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
+	srv->stats.clients++;
+	srv->stats.accepted++;
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
+	    c);
+	if (srv->limits.max_input != 0)
+		bufferevent_setwatermark(c->bev, EV_READ, 0,
+		    srv->limits.max_input);
+	if (srv->limits.idle.tv_sec != 0 || srv->limits.idle.tv_usec != 0)
+		bufferevent_set_timeouts(c->bev, &srv->limits.idle, NULL);
+	log_peer(LOG_INFO, (struct sockaddr *)&c->peer, "connected");
+	if (srv->ops->accepted != NULL && srv->ops->accepted(c) == -1) {
+		conn_close(c, "refused by the daemon");
+		return;
+	}
+	if (bufferevent_enable(c->bev, EV_READ) == -1)
+		conn_close(c, "cannot watch the socket");
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->srv->ops->readable != NULL)
+		c->srv->ops->readable(c);
+	else
+		evbuffer_drain(bufferevent_get_input(bev),
+		    evbuffer_get_length(bufferevent_get_input(bev)));
+}
+
+/* Called once the output buffer is empty again. */
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->closing) {
+		conn_close(c, c->closing_why);
+		return;
+	}
+	if (c->srv->ops->drained != NULL)
+		c->srv->ops->drained(c);
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+	char why[128];
+
+	if (what & BEV_EVENT_TIMEOUT) {
+		conn_close_after_flush(c, "idle timeout");
+		return;
+	}
+	if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING) &&
+	    c->srv->ops->eof != NULL) {
+		bufferevent_disable(bev, EV_READ);
+		c->srv->ops->eof(c);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		snprintf(why, sizeof(why), "%s",
+		    strerror(EVUTIL_SOCKET_ERROR()));
+		conn_close(c, why);
+		return;
+	}
+	conn_close(c, "closed by the client");
+}
+
+/* Bytes queued and not yet taken by the kernel. */
+size_t
+conn_output_len(const struct conn *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+/*
+ * Sends data: straight to the socket while nothing is queued (no extra
+ * event round trip), the rest queued.  A client whose queue would pass
+ * max_output is dropped: it is not reading.  Returns -1 when c is gone.
+ */
+int
+conn_send(struct conn *c, const void *data, size_t len)
+{
+	struct server *srv = c->srv;
+	const char *p = data;
+	ssize_t n;
+
+	if (conn_output_len(c) == 0) {
+		n = send(bufferevent_getfd(c->bev), p, len,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR) {
+				conn_close(c, strerror(errno));
+				return -1;
+			}
+			n = 0;
+		}
+		srv->stats.bytes_out += (unsigned long long)n;
+		p += n;
+		len -= (size_t)n;
+		if (len == 0)
+			return 0;
+	}
+	if (srv->limits.max_output != 0 &&
+	    conn_output_len(c) + len > srv->limits.max_output) {
+		conn_drop(c, "not reading: output bound reached");
+		return -1;
+	}
+	if (bufferevent_write(c->bev, p, len) == -1) {
+		conn_close(c, "out of memory");
+		return -1;
+	}
+	srv->stats.bytes_out += len;
+	return 0;
+}
+
+/* Closed for breaking a limit: counted apart, logged as a warning. */
+void
+conn_drop(struct conn *c, const char *why)
+{
+	c->srv->stats.dropped++;
+	log_peer(LOG_WARNING, (struct sockaddr *)&c->peer, "dropped: %s", why);
+	c->closing_why = NULL;
+	conn_close(c, NULL);
+}
+
+/* The one teardown: logs why, lets the daemon free its state, counts. */
+void
+conn_close(struct conn *c, const char *why)
+{
+	struct server *srv = c->srv;
+
+	if (why != NULL)
+		log_peer(LOG_INFO, (struct sockaddr *)&c->peer,
+		    "disconnected: %s", why);
+	if (srv->ops->closed != NULL)
+		srv->ops->closed(c, why);
+	TAILQ_REMOVE(&srv->conns, c, entry);
+	srv->stats.clients--;
+	bufferevent_free(c->bev);
+	free(c);
+	server_maybe_done(srv);
+}
+
+/* Stops reading and closes once what is queued has gone out. */
+void
+conn_close_after_flush(struct conn *c, const char *why)
+{
+	c->closing = 1;
+	c->closing_why = why;
+	bufferevent_disable(c->bev, EV_READ);
+	if (conn_output_len(c) == 0)
+		conn_close(c, why);
+}
+
+/* During shutdown the loop ends when the last client has gone. */
+static void
+server_maybe_done(struct server *srv)
+{
+	if (srv->shutting_down && TAILQ_EMPTY(&srv->conns)) {
+		evtimer_del(srv->deadline_ev);
+		event_base_loopexit(srv->base, NULL);
+	}
+}
+
+static void
+server_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct conn *c;
+
+	log_info("shutdown deadline: closing %lu clients",
+	    srv->stats.clients);
+	while ((c = TAILQ_FIRST(&srv->conns)) != NULL)
+		conn_close(c, "shutdown");
+	event_base_loopexit(srv->base, NULL);
+}
+
+/*
+ * Graceful stop: no new clients; each client is closed after its output
+ * (or as ops->stopping decides); the loop exits when none are left or the
+ * grace period ends.
+ */
+void
+server_shutdown(struct server *srv, const struct timeval *grace)
+{
+	struct conn *c, *next;
+	int i;
+
+	srv->shutting_down = 1;
+	for (i = 0; i < srv->nlisteners; i++)
+		evconnlistener_free(srv->listeners[i]);
+	srv->nlisteners = 0;
+	evtimer_add(srv->deadline_ev, grace);
+	for (c = TAILQ_FIRST(&srv->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (srv->ops->stopping != NULL)
+			srv->ops->stopping(c);
+		else
+			conn_close_after_flush(c, "shutdown");
+	}
+	server_maybe_done(srv);
+}
+
+void
+server_free(struct server *srv)
+{
+	struct conn *c;
+	int i;
+
+	if (srv == NULL)
+		return;
+	srv->shutting_down = 0;
+	while ((c = TAILQ_FIRST(&srv->conns)) != NULL)
+		conn_close(c, NULL);
+	for (i = 0; i < srv->nlisteners; i++)
+		evconnlistener_free(srv->listeners[i]);
+	if (srv->backoff_ev != NULL)
+		event_free(srv->backoff_ev);
+	if (srv->deadline_ev != NULL)
+		event_free(srv->deadline_ev);
+	free(srv);
+}

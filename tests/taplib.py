@@ -1,0 +1,171 @@
+"""Helpers shared by the integration tests: TAP output, free ports, and
+real daemons started on loopback (directly or through systemd's socket
+activation) and stopped by PID."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILDDIR = os.environ.get("top_builddir", os.getcwd())
+SRCDIR = os.environ.get("top_srcdir", os.getcwd())
+
+
+def binary(path):
+    """Path of a built program, e.g. binary('daemons/clockd/clockd')."""
+    return os.path.join(BUILDDIR, path)
+
+
+class Tap:
+    """Minimal TAP producer: one line per check, the plan at the end."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, desc, diag=None):
+        self.n += 1
+        if not cond:
+            self.failed += 1
+        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, desc), flush=True)
+        if not cond and diag is not None:
+            for line in str(diag).splitlines() or [""]:
+                print("# " + line, flush=True)
+        return bool(cond)
+
+    def eq(self, got, want, desc):
+        return self.ok(got == want, desc, "got:  %r\nwant: %r" % (got, want))
+
+    def skip_all(self, why):
+        print("1..0 # SKIP %s" % why, flush=True)
+        sys.exit(0)
+
+    def done(self):
+        print("1..%d" % self.n, flush=True)
+        sys.exit(0)
+
+
+def free_port(host="127.0.0.1"):
+    """A TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, host="127.0.0.1", timeout=10.0):
+    """Waits until something accepts on host:port; True if it did."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def sanitizer_env():
+    """Variables a sanitizer build needs to keep across socket activation."""
+    return [k for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
+            if k in os.environ]
+
+
+class Daemon:
+    """A real daemon process.  argv[0] is a path relative to the build dir.
+    With activate=True it runs under systemd-socket-activate on port, which
+    binds, waits for the first client and execs the daemon (same PID)."""
+
+    def __init__(self, argv, env=None, activate=False, port=None,
+                 host="127.0.0.1", wait=True, keep_env=()):
+        self.port = port
+        self.host = host
+        self.log = tempfile.NamedTemporaryFile(prefix="daemon-", suffix=".log",
+                                               delete=False)
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        cmd = [binary(argv[0])] + list(argv[1:])
+        if activate:
+            names = list(keep_env) + list((env or {}).keys()) + sanitizer_env()
+            pre = ["systemd-socket-activate", "-l", "%s:%d" % (
+                "[%s]" % host if ":" in host else host, port)]
+            for name in names:
+                pre += ["-E", name]
+            cmd = pre + cmd
+        self.proc = subprocess.Popen(cmd, env=full_env, stdin=subprocess.DEVNULL,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        if activate:
+            # The activator listens at once; give it a moment to bind.
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and not self._listening():
+                time.sleep(0.02)
+        elif wait and port is not None:
+            wait_port(port, host)
+
+    def _listening(self):
+        try:
+            out = subprocess.run(["ss", "-Hltn", "sport = :%d" % self.port],
+                                 capture_output=True, text=True).stdout
+            return bool(out.strip())
+        except OSError:
+            time.sleep(0.2)
+            return True
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def signal(self, sig):
+        if self.alive():
+            os.kill(self.proc.pid, sig)
+
+    def stop(self, timeout=10.0):
+        """SIGTERM, then the exit status (None if it had to be killed)."""
+        if self.alive():
+            os.kill(self.proc.pid, signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+
+    def output(self):
+        with open(self.log.name, errors="replace") as f:
+            return f.read()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        try:
+            os.unlink(self.log.name)
+        except OSError:
+            pass
+
+
+def read_lines(sock, count, timeout):
+    """Reads up to count lines; returns [(monotonic time, bytes line)]."""
+    sock.settimeout(timeout)
+    buf = b""
+    out = []
+    deadline = time.monotonic() + timeout
+    while len(out) < count and time.monotonic() < deadline:
+        try:
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            break
+        if not chunk:
+            break
+        buf += chunk
+        while b"\n" in buf and len(out) < count:
+            line, buf = buf.split(b"\n", 1)
+            out.append((time.monotonic(), line + b"\n"))
+    return out

@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""clockd end to end: the real daemon on loopback, started with --port and
+through systemd-socket-activate, read by plain sockets."""
+
+import datetime
+import os
+import re
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import time
+import zoneinfo
+
+sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
+from taplib import Daemon, Tap, binary, free_port, read_lines  # noqa: E402
+
+CLOCKD = "daemons/clockd/clockd"
+LINE = re.compile(rb"^\d\d:\d\d:\d\d\n$")
+t = Tap()
+
+
+def run(args, **kw):
+    return subprocess.run([binary(CLOCKD)] + args, capture_output=True,
+                          text=True, timeout=10, **kw)
+
+
+def seconds(line):
+    h, m, s = (int(x) for x in line.decode().strip().split(":"))
+    return h * 3600 + m * 60 + s
+
+
+def connect(port, host="127.0.0.1"):
+    return socket.create_connection((host, port), timeout=5)
+
+
+# --- command line ------------------------------------------------------------
+r = run(["--help"])
+t.ok(r.returncode == 0 and "--format" in r.stdout and "--port" in r.stdout,
+     "--help exits 0 and lists the options", r)
+r = run(["--version"])
+t.ok(r.returncode == 0 and re.match(r"clockd \(clockwork\) \d", r.stdout),
+     "--version names the program and version", r)
+r = run(["--bogus"])
+t.ok(r.returncode == 64 and "bogus" in r.stderr, "a bad flag exits 64 with a message", r)
+r = run([])
+t.ok(r.returncode == 64 and "--port" in r.stderr,
+     "no port and no socket handed over: usage error 64", r)
+r = run(["--port", "70000"])
+t.ok(r.returncode == 64 and "70000" in r.stderr, "a bad port exits 64", r)
+r = run(["-f", "", "-p", "1"])
+t.ok(r.returncode == 64, "an empty format exits 64", r)
+
+# --- the line, on the second, none skipped or repeated ------------------------
+port = free_port()
+with Daemon([CLOCKD, "--port", str(port)], port=port) as d:
+    s = connect(port)
+    lines = read_lines(s, 5, 9)
+    s.close()
+    t.eq(len(lines), 5, "five lines in five seconds")
+    t.ok(all(LINE.match(l) for _, l in lines), "each line is HH:MM:SS\\n",
+         [l for _, l in lines])
+    secs = [seconds(l) for _, l in lines]
+    t.ok(all((b - a) % 86400 == 1 for a, b in zip(secs, secs[1:])),
+         "consecutive seconds: none skipped, none repeated", secs)
+    # Arrival right after the boundary (generous: the machine is shared).
+    offsets = [time.time() % 1 for _ in range(0)]
+    s = connect(port)
+    got = []
+    for _ in range(3):
+        l = read_lines(s, 1, 3)
+        if l:
+            got.append(datetime.datetime.now().microsecond / 1e6)
+    s.close()
+    t.ok(len(got) == 3 and all(o < 0.25 for o in got),
+         "lines arrive within 250 ms after the second boundary", got)
+    now = datetime.datetime.now()
+    t.ok(abs(secs[-1] - (now.hour * 3600 + now.minute * 60 + now.second)) % 86400 < 10,
+         "local time without TZ is the host's")
+
+    # Go-style flag and IPv6 on the same port: -port listens on both families.
+with Daemon([CLOCKD, "-port", str(port)], port=port) as d:
+    try:
+        s = connect(port, "::1")
+        l6 = read_lines(s, 1, 3)
+        s.close()
+    except OSError as e:
+        l6 = e
+    t.ok(isinstance(l6, list) and len(l6) == 1, "-port N also serves IPv6 (::1)", l6)
+
+# --- two zones through socket activation --------------------------------------
+zones = ["Asia/Tokyo", "America/New_York"]
+daemons = []
+for tz in zones:
+    p = free_port()
+    daemons.append((tz, p, Daemon([CLOCKD], env={"TZ": tz}, activate=True, port=p)))
+try:
+    for tz, p, d in daemons:
+        s = connect(p)
+        l = read_lines(s, 1, 4)
+        s.close()
+        want = datetime.datetime.now(zoneinfo.ZoneInfo(tz))
+        ok = len(l) == 1 and LINE.match(l[0][1]) and abs(
+            seconds(l[0][1]) - (want.hour * 3600 + want.minute * 60 + want.second)) % 86400 in (0, 1, 86399)
+        t.ok(ok, "socket-activated clockd with TZ=%s gives that zone's time" % tz,
+             (l, want.strftime("%H:%M:%S")))
+    for tz, p, d in daemons:
+        t.ok("from systemd" in d.output(), "TZ=%s: served the socket handed over" % tz,
+             d.output())
+finally:
+    for _, _, d in daemons:
+        d.__exit__(None, None, None)
+
+# --- 500 concurrent clients all tick ------------------------------------------
+port = free_port()
+with Daemon([CLOCKD, "-q", "--port", str(port)], port=port) as d:
+    sel = selectors.DefaultSelector()
+    socks = []
+    for _ in range(500):
+        c = connect(port)
+        c.setblocking(False)
+        socks.append(c)
+        sel.register(c, selectors.EVENT_READ, bytearray())
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline:
+        if all(k.data.count(b"\n") >= 2 for k in sel.get_map().values()):
+            break
+        for key, _ in sel.select(0.5):
+            try:
+                key.data.extend(key.fileobj.recv(4096))
+            except BlockingIOError:
+                pass
+    firsts = [bytes(k.data).split(b"\n")[:2] for k in sel.get_map().values()]
+    complete = [f for f in firsts if len(f) == 2 and all(LINE.match(x + b"\n") for x in f)]
+    t.eq(len(complete), 500, "500 concurrent clients each got two lines")
+    # Lines of one tick are the same for everybody.
+    ticks = set()
+    for f in complete:
+        ticks.update(f)
+    t.ok(len(ticks) <= 4, "all clients saw the same ticks", sorted(ticks))
+    for c in socks:
+        c.close()
+
+# --- a client that never reads is dropped, the others keep their ticks ------
+port = free_port()
+fmt = "%H:%M:%S " + "x" * 4000
+with Daemon([CLOCKD, "--port", str(port), "-f", fmt], port=port) as d:
+    lazy = socket.socket()
+    lazy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    lazy.connect(("127.0.0.1", port))
+    good = connect(port)
+    seen = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and "dropped" not in d.output():
+        for _, l in read_lines(good, 1, 2):
+            seen.append(l[:8])
+    t.ok("dropped" in d.output() and "not reading" in d.output(),
+         "the client that never reads is dropped", d.output()[-500:])
+    for _, l in read_lines(good, 2, 4):
+        seen.append(l[:8])
+    secs = [seconds(x + b"\n") for x in seen]
+    t.ok(len(secs) >= 4 and all((b - a) % 86400 == 1 for a, b in zip(secs, secs[1:])),
+         "the reading client kept every tick meanwhile", secs)
+    lazy.close()
+    good.close()
+
+# --- format, limits, stop ------------------------------------------------------
+port = free_port()
+with Daemon([CLOCKD, "--port", str(port), "--format", "%Y-%m-%d %H:%M:%S",
+             "--max-clients", "2"], port=port) as d:
+    a, b = connect(port), connect(port)
+    l = read_lines(a, 1, 3)
+    t.ok(len(l) == 1 and re.match(rb"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\n$", l[0][1]),
+         "--format changes the line", l)
+    c = connect(port)
+    c.settimeout(3)
+    try:
+        third = c.recv(100)
+    except OSError:
+        third = None
+    t.eq(third, b"", "--max-clients 2: a third client is closed at once")
+    for x in (a, b, c):
+        x.close()
+
+port = free_port()
+d = Daemon([CLOCKD, "--port", str(port)], port=port)
+clients = [connect(port) for _ in range(3)]
+t0 = time.monotonic()
+rc = d.stop(timeout=5)
+elapsed = time.monotonic() - t0
+t.eq(rc, 0, "SIGTERM with clients connected exits 0")
+t.ok(elapsed < 3, "and promptly (%.2f s)" % elapsed)
+t.ok(all(c.recv(100) == b"" for c in clients), "clients see the close")
+t.ok("stopping" in d.output(), "the stop is logged", d.output())
+d.__exit__(None, None, None)
+
+port = free_port()
+d = Daemon([CLOCKD, "--port", str(port)], port=port)
+d.signal(signal.SIGINT)
+t.eq(d.proc.wait(5), 0, "SIGINT exits 0")
+d.__exit__(None, None, None)
+
+busy = free_port()
+holder = socket.socket()
+holder.bind(("127.0.0.1", busy))
+holder.listen()
+r = run(["-l", "127.0.0.1:%d" % busy])
+t.ok(r.returncode == 69 and "in use" in r.stderr, "a port in use exits 69 with a message", r)
+holder.close()
+
+t.done()

@@ -1,0 +1,41 @@
+#!/bin/sh
+# clockd read by nc, as a person would: once with --port, once handed a
+# socket by systemd-socket-activate with TZ passed through.
+set -u
+clockd="$top_builddir/daemons/clockd/clockd"
+n=0
+fail=0
+pids=""
+cleanup() { for p in $pids; do kill "$p" 2>/dev/null; done; }
+trap cleanup EXIT INT TERM
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+	i=0
+	while [ $i -lt 100 ]; do
+		nc -z 127.0.0.1 "$1" 2>/dev/null && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+
+command -v nc >/dev/null || { echo "1..0 # SKIP nc missing"; exit 0; }
+
+port=$(free_port)
+"$clockd" -q --port "$port" & pids="$pids $!"
+wait_port "$port" || not_ok "clockd --port listens"
+out=$(timeout 2.6 nc 127.0.0.1 "$port" </dev/null)
+lines=$(printf '%s\n' "$out" | grep -cE '^[0-9]{2}:[0-9]{2}:[0-9]{2}$')
+if [ "$lines" -ge 2 ]; then ok "nc reads HH:MM:SS lines from clockd --port"; else not_ok "nc reads HH:MM:SS lines from clockd --port (got: $out)"; fi
+
+port=$(free_port)
+TZ=Asia/Tokyo systemd-socket-activate -E TZ -l "127.0.0.1:$port" "$clockd" -q & pids="$pids $!"
+sleep 0.3
+out=$(timeout 1.6 nc 127.0.0.1 "$port" </dev/null | head -n 1)
+want=$(TZ=Asia/Tokyo date +%H:%M:%S)
+want2=$(TZ=Asia/Tokyo date -d '1 second ago' +%H:%M:%S)
+if [ "$out" = "$want" ] || [ "$out" = "$want2" ]; then ok "socket-activated clockd gives Tokyo time to nc ($out)"
+else not_ok "socket-activated clockd gives Tokyo time to nc (got '$out', want '$want')"; fi
+
+echo "1..$n"

@@ -86,7 +86,9 @@ class Daemon:
                                                delete=False)
         full_env = dict(os.environ)
         full_env.update(env or {})
-        cmd = [binary(argv[0])] + list(argv[1:])
+        # make check-valgrind runs every daemon under this prefix.
+        wrapper = os.environ.get("CLOCKWORK_WRAPPER", "").split()
+        cmd = wrapper + [binary(argv[0])] + list(argv[1:])
         if activate:
             names = list(keep_env) + list((env or {}).keys()) + sanitizer_env()
             pre = ["systemd-socket-activate", "-l", "%s:%d" % (

@@ -1,0 +1,59 @@
+/* One clock on the wall: its connection, its latest time, its retries. */
+#ifndef CLOCKWALL_CLOCK_H
+#define CLOCKWALL_CLOCK_H
+
+#include <sys/time.h>
+
+#include "spec.h"
+
+#define CLOCK_LINE_MAX		256	/* longest line taken from a clock */
+#define CLOCK_SILENCE		3	/* seconds without a line: silent */
+#define CLOCK_BACKOFF_FIRST_MS	500	/* first retry */
+#define CLOCK_BACKOFF_MAX_MS	8000	/* retries never wait longer */
+
+struct addrinfo;
+struct bufferevent;
+struct event;
+struct event_base;
+
+enum clock_state {
+	CLOCK_CONNECTING,	/* connecting, or connected with no line yet */
+	CLOCK_UP,		/* lines arriving */
+	CLOCK_DOWN,		/* failed; retried when the timer fires */
+};
+
+struct clock {
+	struct spec		 spec;
+	char			 addr[SPEC_HOST_MAX + SPEC_PORT_MAX + 4];
+	struct event_base	*base;
+	struct addrinfo		*ai;		/* every address of the host */
+	struct addrinfo		*try;		/* the one being tried */
+	struct bufferevent	*bev;
+	struct event		*timer;		/* silence or retry */
+	enum clock_state	 state;
+	int			 connected;	/* TCP is up (maybe no line) */
+	int			 answered;	/* a line ever arrived */
+	int			 retry;		/* 0: fail once and stay down */
+	int			 utf8;
+	char			 time[CLOCK_LINE_MAX];	/* latest line, clean */
+	char			 why[96];	/* why it is down */
+	char			 said[160];	/* last state printed (plain) */
+	unsigned		 backoff_ms;	/* next retry's wait */
+	struct timeval		 retry_at;	/* monotonic, when down */
+	unsigned long		 lines;
+	unsigned long		 failures;
+	void			(*changed)(struct clock *, void *);
+	void			*arg;
+};
+
+struct clock *clock_new(struct event_base *, const struct spec *,
+	    struct addrinfo *, int, int, void (*)(struct clock *, void *),
+	    void *);
+void	clock_start(struct clock *);
+void	clock_retry_now(struct clock *);
+void	clock_give_up(struct clock *, const char *);
+void	clock_free(struct clock *);
+void	clock_now(struct timeval *);
+unsigned clock_backoff_next(unsigned);
+
+#endif

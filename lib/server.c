@@ -50,6 +50,10 @@ static void	server_maybe_done(struct server *);
 static void	server_refuse(struct server *, evutil_socket_t,
 		    struct sockaddr *);
 static void	conn_read_cb(struct bufferevent *, void *);
+static int	conn_lean_setup(struct conn *, evutil_socket_t);
+static void	conn_lean_read_cb(evutil_socket_t, short, void *);
+static void	conn_lean_write_cb(evutil_socket_t, short, void *);
+static void	conn_lean_flushed(struct conn *);
 static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
 
@@ -201,15 +205,22 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		server_refuse(srv, fd, sa);
 		return;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
+	/* A lean conn carries its read event in the same allocation. */
+	c = calloc(1, sizeof(*c) +
+	    (srv->limits.lean ? event_get_struct_event_size() : 0));
+	if (c == NULL) {
 		log_warn("accept: calloc");
 		close(fd);
 		return;
 	}
 	c->srv = srv;
+	c->fd = fd;
 	if ((size_t)salen > sizeof(c->peer))
 		salen = sizeof(c->peer);
 	memcpy(&c->peer, sa, (size_t)salen);
+	if (srv->limits.rcvbuf > 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &srv->limits.rcvbuf,
+		    sizeof(srv->limits.rcvbuf));
 	c->peerlen = (socklen_t)salen;
 	if (addr_format(sa, c->host, sizeof(c->host), &c->port) == -1)
 		strcpy(c->host, "local");
@@ -218,6 +229,21 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	if (srv->limits.sndbuf > 0)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &srv->limits.sndbuf,
 		    sizeof(srv->limits.sndbuf));
+	if (srv->limits.lean) {
+		if (conn_lean_setup(c, fd) == -1) {
+			log_warnx("accept: cannot watch the client socket");
+			close(fd);
+			free(c);
+			return;
+		}
+		TAILQ_INSERT_TAIL(&srv->conns, c, entry);
+		srv->stats.clients++;
+		srv->stats.accepted++;
+		log_peer(LOG_INFO, &c->peer.sa, "connected");
+		if (srv->ops->accepted != NULL && srv->ops->accepted(c) == -1)
+			conn_close(c, "refused by the daemon");
+		return;
+	}
 	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		log_warnx("accept: cannot allocate a bufferevent");
@@ -235,7 +261,7 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		    srv->limits.max_input);
 	if (srv->limits.idle.tv_sec != 0 || srv->limits.idle.tv_usec != 0)
 		bufferevent_set_timeouts(c->bev, &srv->limits.idle, NULL);
-	log_peer(LOG_INFO, (struct sockaddr *)&c->peer, "connected");
+	log_peer(LOG_INFO, &c->peer.sa, "connected");
 	if (srv->ops->accepted != NULL && srv->ops->accepted(c) == -1) {
 		conn_close(c, "refused by the daemon");
 		return;
@@ -295,10 +321,86 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	conn_close(c, "closed by the client");
 }
 
+/* The read event of a lean conn lives right after the struct. */
+static int
+conn_lean_setup(struct conn *c, evutil_socket_t fd)
+{
+	c->lean_rev = (struct event *)(void *)(c + 1);
+	if (event_assign(c->lean_rev, c->srv->base, fd, EV_READ | EV_PERSIST,
+	    conn_lean_read_cb, c) == -1)
+		return -1;
+	return event_add(c->lean_rev, NULL);
+}
+
+/* Input of a lean conn is thrown away; EOF and errors end it. */
+static void
+conn_lean_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	char buf[1024];
+	ssize_t n;
+	int i;
+
+	/* A few reads per wake-up: a chatty client cannot hog the loop. */
+	for (i = 0; i < 4; i++) {
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n > 0)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR))
+			return;
+		if (n == 0) {
+			event_del(c->lean_rev);
+			if (c->srv->ops->eof != NULL)
+				c->srv->ops->eof(c);
+			else
+				conn_close(c, "closed by the client");
+			return;
+		}
+		conn_close(c, strerror(errno));
+		return;
+	}
+}
+
+static void
+conn_lean_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	int n;
+
+	n = evbuffer_write(c->lean_out, fd);
+	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR) {
+		conn_close(c, strerror(errno));
+		return;
+	}
+	if (evbuffer_get_length(c->lean_out) == 0)
+		conn_lean_flushed(c);
+}
+
+/* Output caught up: give the queue back, it is rarely needed again. */
+static void
+conn_lean_flushed(struct conn *c)
+{
+	event_free(c->lean_wev);
+	evbuffer_free(c->lean_out);
+	c->lean_wev = NULL;
+	c->lean_out = NULL;
+	if (c->closing) {
+		conn_close(c, c->closing_why);
+		return;
+	}
+	if (c->srv->ops->drained != NULL)
+		c->srv->ops->drained(c);
+}
+
 /* Bytes queued and not yet taken by the kernel. */
 size_t
 conn_output_len(const struct conn *c)
 {
+	if (c->bev == NULL)
+		return c->lean_out != NULL ?
+		    evbuffer_get_length(c->lean_out) : 0;
 	return evbuffer_get_length(bufferevent_get_output(c->bev));
 }
 
@@ -315,8 +417,7 @@ conn_send(struct conn *c, const void *data, size_t len)
 	ssize_t n;
 
 	if (conn_output_len(c) == 0) {
-		n = send(bufferevent_getfd(c->bev), p, len,
-		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		n = send(c->fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n == -1) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR) {
@@ -336,7 +437,22 @@ conn_send(struct conn *c, const void *data, size_t len)
 		conn_drop(c, "not reading: output bound reached");
 		return -1;
 	}
-	if (bufferevent_write(c->bev, p, len) == -1) {
+	if (c->bev == NULL) {
+		if (c->lean_out == NULL) {
+			c->lean_out = evbuffer_new();
+			c->lean_wev = event_new(srv->base, c->fd,
+			    EV_WRITE | EV_PERSIST, conn_lean_write_cb, c);
+			if (c->lean_out == NULL || c->lean_wev == NULL ||
+			    event_add(c->lean_wev, NULL) == -1) {
+				conn_close(c, "out of memory");
+				return -1;
+			}
+		}
+		if (evbuffer_add(c->lean_out, p, len) == -1) {
+			conn_close(c, "out of memory");
+			return -1;
+		}
+	} else if (bufferevent_write(c->bev, p, len) == -1) {
 		conn_close(c, "out of memory");
 		return -1;
 	}
@@ -349,7 +465,7 @@ void
 conn_drop(struct conn *c, const char *why)
 {
 	c->srv->stats.dropped++;
-	log_peer(LOG_WARNING, (struct sockaddr *)&c->peer, "dropped: %s", why);
+	log_peer(LOG_WARNING, &c->peer.sa, "dropped: %s", why);
 	c->closing_why = NULL;
 	conn_close(c, NULL);
 }
@@ -361,13 +477,22 @@ conn_close(struct conn *c, const char *why)
 	struct server *srv = c->srv;
 
 	if (why != NULL)
-		log_peer(LOG_INFO, (struct sockaddr *)&c->peer,
+		log_peer(LOG_INFO, &c->peer.sa,
 		    "disconnected: %s", why);
 	if (srv->ops->closed != NULL)
 		srv->ops->closed(c, why);
 	TAILQ_REMOVE(&srv->conns, c, entry);
 	srv->stats.clients--;
-	bufferevent_free(c->bev);
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	else {
+		event_del(c->lean_rev);
+		if (c->lean_wev != NULL)
+			event_free(c->lean_wev);
+		if (c->lean_out != NULL)
+			evbuffer_free(c->lean_out);
+		close(c->fd);
+	}
 	free(c);
 	server_maybe_done(srv);
 }
@@ -378,7 +503,10 @@ conn_close_after_flush(struct conn *c, const char *why)
 {
 	c->closing = 1;
 	c->closing_why = why;
-	bufferevent_disable(c->bev, EV_READ);
+	if (c->bev != NULL)
+		bufferevent_disable(c->bev, EV_READ);
+	else
+		event_del(c->lean_rev);
 	if (conn_output_len(c) == 0)
 		conn_close(c, why);
 }

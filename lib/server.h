@@ -8,20 +8,30 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <netinet/in.h>
 
 #include <stddef.h>
 
 #include "addr.h"
 
 struct bufferevent;
+struct event;
+struct evbuffer;
 struct event_base;
 struct listen_set;
 struct server;
 
+/* Big enough for any peer we accept (IPv4 or IPv6), and no bigger. */
+union conn_addr {
+	struct sockaddr		 sa;
+	struct sockaddr_in	 sin;
+	struct sockaddr_in6	 sin6;
+};
+
 struct conn {
 	struct server		*srv;
-	struct bufferevent	*bev;
-	struct sockaddr_storage	 peer;
+	struct bufferevent	*bev;		/* NULL for lean connections */
+	union conn_addr		 peer;
 	socklen_t		 peerlen;
 	char			 host[ADDR_STRLEN];
 	unsigned		 port;
@@ -29,6 +39,11 @@ struct conn {
 	const char		*closing_why;
 	void			*data;		/* the daemon's state */
 	TAILQ_ENTRY(conn)	 entry;
+	/* Lean connections only (see server_limits.lean). */
+	int			 fd;
+	struct event		*lean_rev;	/* in the same allocation */
+	struct event		*lean_wev;	/* only while output is queued */
+	struct evbuffer		*lean_out;	/* idem */
 };
 
 struct server_ops {
@@ -46,7 +61,16 @@ struct server_limits {
 	size_t		 max_input;	/* read high watermark; 0: none */
 	struct timeval	 idle;		/* read timeout; zero: none */
 	int		 sndbuf;	/* SO_SNDBUF for clients; 0: default */
+	int		 rcvbuf;	/* SO_RCVBUF for clients; 0: default */
 	const char	*busy_reply;	/* sent to a client refused at the limit */
+	/*
+	 * Lean connections: no bufferevent, just the socket, one read event in
+	 * the conn's own allocation and an output queue made only while one is
+	 * needed.  For daemons that mostly write (clockd): a few hundred bytes
+	 * a client.  Input is read and thrown away (ops->readable and idle are
+	 * not used); EOF calls ops->eof as usual.
+	 */
+	int		 lean;
 };
 
 struct server_stats {

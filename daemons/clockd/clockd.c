@@ -23,6 +23,7 @@
 #define CLOCKD_LINE_MAX		4096	/* longest formatted line */
 #define CLOCKD_MAX_OUTPUT	8192	/* queued bytes before a drop */
 #define CLOCKD_SNDBUF		4096	/* a line a second needs little */
+#define CLOCKD_RCVBUF		4096	/* input is thrown away */
 #define CLOCKD_STATUS_EVERY	5	/* ticks between STATUS= updates */
 
 enum {
@@ -163,8 +164,9 @@ main(int argc, char **argv)
 	};
 	struct server_limits limits = {
 		.max_output = CLOCKD_MAX_OUTPUT,
-		.max_input = 1024,
 		.sndbuf = CLOCKD_SNDBUF,
+		.rcvbuf = CLOCKD_RCVBUF,
+		.lean = 1,		/* write-mostly: no bufferevent */
 	};
 	struct clockd cd;
 	struct cli_common cli;

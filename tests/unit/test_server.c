@@ -169,6 +169,39 @@ START_TEST(test_output_bound_drops_non_reader)
 }
 END_TEST
 
+/* The same bound for lean connections, whose queue is made on demand. */
+START_TEST(test_lean_output_bound_and_eof)
+{
+	struct server_limits lim = { .max_output = 64 * 1024, .sndbuf = 4096,
+	    .lean = 1 };
+	static char chunk[16384];
+	int a, b, i, rc = 0, rcvbuf = 4096;
+
+	start(&lim);
+	a = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(a, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	ck_assert_int_eq(connect(a, (struct sockaddr *)&srv_addr,
+	    sizeof(srv_addr)), 0);
+	spin(20);
+	ck_assert_ptr_nonnull(last_conn);
+	ck_assert_ptr_null(last_conn->bev);
+	for (i = 0; i < 200 && rc == 0; i++)
+		rc = conn_send(last_conn, chunk, sizeof(chunk));
+	ck_assert_int_eq(rc, -1);
+	ck_assert_uint_eq(server_stats(srv)->dropped, 1);
+	/* A client that closes is noticed without any write. */
+	b = client();
+	spin(20);
+	ck_assert_uint_eq(server_stats(srv)->clients, 1);
+	close(b);
+	spin(50);
+	ck_assert_uint_eq(server_stats(srv)->clients, 0);
+	ck_assert_int_eq(closed_count, 2);
+	close(a);
+	stop();
+}
+END_TEST
+
 START_TEST(test_close_after_flush_delivers)
 {
 	struct server_limits lim = { .sndbuf = 4096 };
@@ -243,6 +276,7 @@ server_suite(void)
 	tcase_set_timeout(limits, 20);
 	tcase_add_test(limits, test_max_clients_busy_reply);
 	tcase_add_test(limits, test_output_bound_drops_non_reader);
+	tcase_add_test(limits, test_lean_output_bound_and_eof);
 	tcase_add_test(life, test_close_after_flush_delivers);
 	tcase_add_test(life, test_shutdown_ends_loop);
 	suite_add_tcase(s, limits);

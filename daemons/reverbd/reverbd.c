@@ -1,0 +1,580 @@
+/*
+ * reverbd: an echo server with reverb.  Every line comes back three times:
+ * in upper case at once, as it was after the delay, in lower case after
+ * twice the delay.  Lines of one connection reverberate concurrently.
+ *
+ * A connection's owed echoes wait in one queue (echoq.c) served by one
+ * timer; the timer is added with the delay as a libevent common timeout
+ * whenever the wait is exactly one delay (always, with one line in
+ * flight), so thousands of them share one queue instead of the heap.
+ * After the client's EOF the owed echoes are still sent, then the
+ * connection closes; a client that sends no line for the idle timeout is
+ * closed; one that sends over-long lines or does not read is dropped.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <sysexits.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include "casemap.h"
+#include "cli.h"
+#include "echoq.h"
+#include "life.h"
+#include "lineio.h"
+#include "listen.h"
+#include "log.h"
+#include "numparse.h"
+#include "sdnotify.h"
+#include "server.h"
+
+#define REVERBD_DELAY		1	/* seconds */
+#define REVERBD_IDLE		300	/* seconds */
+#define REVERBD_MAX_LINE	4096	/* bytes before the newline */
+#define REVERBD_MAX_PENDING	32	/* lines in flight per client */
+#define REVERBD_PENDING_BYTES	65536	/* their text, per client */
+#define REVERBD_MAX_OUTPUT	65536	/* queued bytes before a drop */
+#define REVERBD_SNDBUF		65536
+#define REVERBD_STATUS_SEC	5
+#define REVERBD_GRACE_MAX	10	/* seconds to finish echoes on stop */
+
+/* The three echoes of a line. */
+enum reverb_echo {
+	REVERB_UPPER,	/* at once */
+	REVERB_PLAIN,	/* after the delay */
+	REVERB_LOWER,	/* after twice the delay */
+};
+
+enum {
+	OPT_IDLE_TIMEOUT = CLI_OPT_DAEMON_FIRST,
+	OPT_MAX_LINE,
+	OPT_MAX_PENDING,
+};
+
+struct reverbd {
+	struct event_base	*base;
+	struct server		*srv;
+	struct event		*status_ev;
+	struct timeval		 delay;
+	struct timeval		 idle;
+	uint64_t		 delay_us;
+	const struct timeval	*common_delay;
+	const struct timeval	*common_idle;
+	size_t			 max_line;
+	size_t			 max_pending;
+	size_t			 pending_bytes;
+	char			*line;		/* one line read, and its NUL */
+	size_t			 linecap;
+	char			*out;		/* one echo being formatted */
+	size_t			 outcap;
+	unsigned long long	 pending;	/* lines in flight, all clients */
+	unsigned long long	 peak;
+	unsigned long long	 lines;
+};
+
+/* What reverbd keeps per connection. */
+struct reverb_conn {
+	struct conn		*c;
+	struct event		 echo_ev;	/* the next owed echo */
+	struct event		 idle_ev;	/* no line for --idle-timeout */
+	struct echoq		 q;
+	int			 eof;		/* the client sends no more */
+	int			 paused;	/* reading off: too much in flight */
+	int			 stopping;	/* daemon shutdown: no new lines */
+	int			 lingering;	/* closing, waiting for a flush */
+};
+
+static struct reverbd	 rd;
+
+static int	reverb_accepted(struct conn *);
+static void	reverb_readable(struct conn *);
+static void	reverb_eof(struct conn *);
+static void	reverb_stopping(struct conn *);
+static void	reverb_closed(struct conn *, const char *);
+static void	reverb_echo_cb(evutil_socket_t, short, void *);
+static void	reverb_idle_cb(evutil_socket_t, short, void *);
+static void	reverb_status_cb(evutil_socket_t, short, void *);
+static int	reverb_input(struct conn *, uint64_t);
+static int	reverb_line(struct conn *, const char *, size_t, uint64_t);
+static int	reverb_send(struct conn *, const char *, size_t,
+		    enum reverb_echo);
+static void	reverb_arm(struct reverb_conn *, uint64_t);
+static void	reverb_finish(struct conn *, const char *);
+static uint64_t	reverb_now(void);
+static void	reverbd_stop(void *);
+static void	usage(void) __attribute__((noreturn));
+
+static const struct server_ops reverb_ops = {
+	.accepted = reverb_accepted,
+	.readable = reverb_readable,
+	.eof = reverb_eof,
+	.stopping = reverb_stopping,
+	.closed = reverb_closed,
+};
+
+static void
+usage(void)
+{
+	printf("Usage: %s [options]\n"
+	    "Echo every line three times: upper case at once, as it came after "
+	    "the\ndelay, lower case after twice the delay.\n"
+	    "\n"
+	    "  -d, --delay SECONDS   delay between echoes, fractions allowed "
+	    "(default %d)\n"
+	    "      --idle-timeout SECONDS\n"
+	    "                        close a client that sends no line for "
+	    "that long\n"
+	    "                        (default %d)\n"
+	    "      --max-line BYTES  drop a client sending a longer line "
+	    "(default %d)\n"
+	    "      --max-pending N   lines in flight per client before it is "
+	    "no longer\n"
+	    "                        read (default %d)\n"
+	    CLI_COMMON_HELP
+	    "\nSee reverbd(8).\n",
+	    cli_progname(), REVERBD_DELAY, REVERBD_IDLE, REVERBD_MAX_LINE,
+	    REVERBD_MAX_PENDING);
+	exit(EX_OK);
+}
+
+/*
+ * Microseconds on the clock libevent keeps its timers on.  Read before
+ * libevent's cached time is refreshed, so that a timer added afterwards
+ * never fires before the due time computed from it.
+ */
+static uint64_t
+reverb_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	event_base_update_cache_time(rd.base);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static int
+reverb_accepted(struct conn *c)
+{
+	struct reverb_conn *rc;
+
+	if ((rc = calloc(1, sizeof(*rc))) == NULL) {
+		log_warn("calloc");
+		return -1;
+	}
+	rc->c = c;
+	echoq_init(&rc->q);
+	evtimer_assign(&rc->echo_ev, rd.base, reverb_echo_cb, c);
+	evtimer_assign(&rc->idle_ev, rd.base, reverb_idle_cb, c);
+	evtimer_add(&rc->idle_ev, rd.common_idle);
+	c->data = rc;
+	return 0;
+}
+
+static void
+reverb_closed(struct conn *c, const char *why)
+{
+	struct reverb_conn *rc = c->data;
+
+	if (rc == NULL)
+		return;
+	evtimer_del(&rc->echo_ev);
+	evtimer_del(&rc->idle_ev);
+	rd.pending -= rc->q.count;
+	echoq_clear(&rc->q);
+	free(rc);
+	c->data = NULL;
+}
+
+static void
+reverb_readable(struct conn *c)
+{
+	(void)reverb_input(c, reverb_now());
+}
+
+/* The client shut its sending side: a last line without newline counts. */
+static void
+reverb_eof(struct conn *c)
+{
+	struct reverb_conn *rc = c->data;
+
+	rc->eof = 1;
+	(void)reverb_input(c, reverb_now());
+}
+
+/* Shutdown: read nothing more, send what is owed, then close. */
+static void
+reverb_stopping(struct conn *c)
+{
+	struct reverb_conn *rc = c->data;
+
+	rc->stopping = 1;
+	bufferevent_disable(c->bev, EV_READ);
+	if (rc->q.count == 0)
+		reverb_finish(c, "shutdown");
+}
+
+/*
+ * Takes the lines waiting in the input buffer, as many as the pending
+ * bound allows; pauses or resumes reading to match; closes the connection
+ * once the client has finished and every echo is out.  Returns -1 when
+ * the connection is gone or closing.
+ */
+static int
+reverb_input(struct conn *c, uint64_t now)
+{
+	struct reverb_conn *rc = c->data;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t len, before = rd.lines;
+	int full;
+
+	if (c->closing)
+		return 0;
+	for (;;) {
+		full = rc->q.count >= rd.max_pending ||
+		    rc->q.bytes >= rd.pending_bytes;
+		if (full || rc->stopping)
+			break;
+		switch (line_read(in, rd.line, rd.linecap, &len)) {
+		case LINE_OK:
+			break;
+		case LINE_TOO_LONG:
+			conn_drop(c, "line too long (--max-line)");
+			return -1;
+		case LINE_NONE:
+			if (!rc->eof || evbuffer_get_length(in) == 0)
+				goto done;
+			/* The last line, cut by EOF: Go's scanner keeps it. */
+			len = evbuffer_get_length(in);
+			if (evbuffer_remove(in, rd.line, len) != (int)len) {
+				conn_close(c, "cannot read the input buffer");
+				return -1;
+			}
+			if (len > 0 && rd.line[len - 1] == '\r')
+				len--;
+			break;
+		}
+		/* A CR dropped, at most max_line is left. */
+		if (len > rd.max_line) {
+			conn_drop(c, "line too long (--max-line)");
+			return -1;
+		}
+		if (reverb_line(c, rd.line, len, now) == -1)
+			return -1;
+	}
+done:
+	if (rd.lines != before)
+		evtimer_add(&rc->idle_ev, rd.common_idle);
+	if (full && !rc->paused) {
+		rc->paused = 1;
+		bufferevent_disable(c->bev, EV_READ);
+	} else if (!full && rc->paused) {
+		rc->paused = 0;
+		if (!rc->eof && !rc->stopping)
+			bufferevent_enable(c->bev, EV_READ);
+	}
+	if ((rc->eof || rc->stopping) && rc->q.count == 0 &&
+	    (rc->stopping || evbuffer_get_length(in) == 0)) {
+		reverb_finish(c, rc->stopping ? "shutdown" :
+		    "client finished, echoes sent");
+		return -1;
+	}
+	return 0;
+}
+
+/* One line read: its upper-case echo at once, the others queued. */
+static int
+reverb_line(struct conn *c, const char *line, size_t len, uint64_t now)
+{
+	struct reverb_conn *rc = c->data;
+	int was_empty = rc->q.count == 0;
+
+	if (echoq_push(&rc->q, line, len, now + rd.delay_us) == -1) {
+		conn_close(c, "out of memory for echoes");
+		return -1;
+	}
+	rd.lines++;
+	if (++rd.pending > rd.peak)
+		rd.peak = rd.pending;
+	if (was_empty)
+		reverb_arm(rc, now);
+	return reverb_send(c, line, len, REVERB_UPPER);
+}
+
+/*
+ * Sends one echo, "\t " text "\n", the bytes of Go's Fprintln(c, "\t", s)
+ * (it puts a space between its operands).
+ */
+static int
+reverb_send(struct conn *c, const char *line, size_t len,
+    enum reverb_echo which)
+{
+	size_t n;
+
+	rd.out[0] = '\t';
+	rd.out[1] = ' ';
+	if (which == REVERB_PLAIN) {
+		memcpy(rd.out + 2, line, len);
+		n = len;
+	} else
+		n = casemap_utf8(rd.out + 2, rd.outcap - 3, line, len,
+		    which == REVERB_LOWER ? CASEMAP_LOWER : CASEMAP_UPPER);
+	if (n > rd.outcap - 3) {
+		/* CASEMAP_BOUND says this cannot happen. */
+		conn_close(c, "echo longer than its bound");
+		return -1;
+	}
+	rd.out[2 + n] = '\n';
+	return conn_send(c, rd.out, n + 3);
+}
+
+/*
+ * Arms the echo timer for the next owed echo.  A wait of exactly one delay
+ * goes to the common-timeout queue, where adding is O(1); any other wait
+ * (several lines in flight) to the heap.
+ */
+static void
+reverb_arm(struct reverb_conn *rc, uint64_t now)
+{
+	struct timeval tv;
+	uint64_t due, wait;
+
+	if (!echoq_next(&rc->q, &due)) {
+		evtimer_del(&rc->echo_ev);
+		return;
+	}
+	if (due == now + rd.delay_us) {
+		evtimer_add(&rc->echo_ev, rd.common_delay);
+		return;
+	}
+	wait = due > now ? due - now : 0;
+	tv.tv_sec = (time_t)(wait / 1000000);
+	tv.tv_usec = (suseconds_t)(wait % 1000000);
+	evtimer_add(&rc->echo_ev, &tv);
+}
+
+/* Sends every echo that is due, then takes more input if there was room. */
+static void
+reverb_echo_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct reverb_conn *rc = c->data;
+	struct echo *e;
+	enum reverb_echo which;
+	uint64_t now = reverb_now();
+	size_t len;
+
+	while ((e = echoq_due(&rc->q, now)) != NULL) {
+		which = e->stage == ECHO_PLAIN ? REVERB_PLAIN : REVERB_LOWER;
+		if (which == REVERB_LOWER)
+			rd.pending--;
+		/* The text leaves the queue, which conn_send may free. */
+		len = e->len;
+		memcpy(rd.line, e->line, len);
+		echoq_sent(&rc->q, e, now + rd.delay_us);
+		if (reverb_send(c, rd.line, len, which) == -1)
+			return;
+	}
+	if (reverb_input(c, now) == -1)
+		return;
+	reverb_arm(rc, now);
+}
+
+/*
+ * Closes once the output has gone; a client that does not take it within
+ * the idle timeout is dropped, so it cannot hold the connection.
+ */
+static void
+reverb_finish(struct conn *c, const char *why)
+{
+	struct reverb_conn *rc = c->data;
+
+	if (conn_output_len(c) != 0) {
+		rc->lingering = 1;
+		evtimer_add(&rc->idle_ev, rd.common_idle);
+	}
+	conn_close_after_flush(c, why);
+}
+
+static void
+reverb_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct reverb_conn *rc = c->data;
+
+	if (rc->lingering) {
+		conn_drop(c, "output not read within the idle timeout");
+		return;
+	}
+	/* Not idle while echoes are owed (a delay longer than the timeout). */
+	if (rc->q.count != 0) {
+		evtimer_add(&rc->idle_ev, rd.common_idle);
+		return;
+	}
+	bufferevent_disable(c->bev, EV_READ);
+	reverb_finish(c, "idle timeout");
+}
+
+static void
+reverb_status_cb(evutil_socket_t fd, short what, void *arg)
+{
+	const struct server_stats *st = server_stats(rd.srv);
+
+	sdn_status("%lu clients, %llu echoes pending (peak %llu), %llu lines, "
+	    "%llu bytes sent, %llu dropped", st->clients, rd.pending, rd.peak,
+	    rd.lines, st->bytes_out, st->dropped);
+}
+
+/* SIGTERM: owed echoes still go out, within a bounded grace period. */
+static void
+reverbd_stop(void *arg)
+{
+	struct timeval grace;
+
+	grace.tv_sec = 2 * rd.delay.tv_sec + 1;
+	grace.tv_usec = 2 * rd.delay.tv_usec;
+	if (grace.tv_usec >= 1000000) {
+		grace.tv_sec++;
+		grace.tv_usec -= 1000000;
+	}
+	if (grace.tv_sec >= REVERBD_GRACE_MAX) {
+		grace.tv_sec = REVERBD_GRACE_MAX;
+		grace.tv_usec = 0;
+	}
+	evtimer_del(rd.status_ev);
+	server_shutdown(rd.srv, &grace);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ "delay",	  required_argument, NULL, 'd' },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+		{ "max-line",	  required_argument, NULL, OPT_MAX_LINE },
+		{ "max-pending",  required_argument, NULL, OPT_MAX_PENDING },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct server_limits limits = {
+		.max_output = REVERBD_MAX_OUTPUT,
+		.sndbuf = REVERBD_SNDBUF,
+	};
+	struct timeval status_tv = { REVERBD_STATUS_SEC, 0 };
+	struct cli_common cli;
+	struct listen_set set;
+	unsigned long n;
+	char err[512];
+	int ch;
+
+	rd.max_line = REVERBD_MAX_LINE;
+	rd.max_pending = REVERBD_MAX_PENDING;
+	rd.delay.tv_sec = REVERBD_DELAY;
+	rd.idle.tv_sec = REVERBD_IDLE;
+	cli_init(&cli, argv[0]);
+	cli_go_style(argc, argv);
+	while ((ch = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "d:",
+	    longopts, NULL)) != -1) {
+		if (cli_common_option(&cli, ch, optarg))
+			continue;
+		switch (ch) {
+		case 'd':
+			if (parse_seconds(optarg, 0, 3600, &rd.delay) == -1)
+				cli_usage_error("bad delay '%s' (0-3600 "
+				    "seconds)", optarg);
+			break;
+		case OPT_IDLE_TIMEOUT:
+			if (parse_seconds(optarg, 0.001, 86400, &rd.idle) == -1)
+				cli_usage_error("bad idle timeout '%s' "
+				    "(0.001-86400 seconds)", optarg);
+			break;
+		case OPT_MAX_LINE:
+			if (parse_ulong(optarg, 1, 1048576, &n) == -1)
+				cli_usage_error("bad --max-line '%s' "
+				    "(1-1048576)", optarg);
+			rd.max_line = n;
+			break;
+		case OPT_MAX_PENDING:
+			if (parse_ulong(optarg, 1, 100000, &n) == -1)
+				cli_usage_error("bad --max-pending '%s' "
+				    "(1-100000)", optarg);
+			rd.max_pending = n;
+			break;
+		case 'h':
+			usage();
+		default:
+			cli_usage_hint();
+		}
+	}
+	if (optind < argc)
+		cli_usage_error("unexpected argument '%s'", argv[optind]);
+	rd.delay_us = (uint64_t)rd.delay.tv_sec * 1000000 +
+	    (uint64_t)rd.delay.tv_usec;
+	if ((uint64_t)rd.idle.tv_sec * 1000000 + (uint64_t)rd.idle.tv_usec <=
+	    2 * rd.delay_us)
+		cli_usage_error("the idle timeout must be longer than twice "
+		    "the delay");
+	log_init(argv[0], cli.verbosity);
+
+	/* A line, a CR and the NUL line_read adds. */
+	rd.linecap = rd.max_line + 2;
+	rd.outcap = 3 + CASEMAP_BOUND(rd.max_line);
+	rd.pending_bytes = REVERBD_PENDING_BYTES;
+	if (rd.pending_bytes < rd.max_line)
+		rd.pending_bytes = rd.max_line;
+	if ((rd.line = malloc(rd.linecap)) == NULL ||
+	    (rd.out = malloc(rd.outcap)) == NULL)
+		fatal(EX_OSERR, "malloc");
+	limits.max_clients = cli.max_clients;
+	limits.max_input = rd.linecap;
+	/* Room for the three echoes of the longest line at least. */
+	if (limits.max_output < 4 * rd.outcap)
+		limits.max_output = 4 * rd.outcap;
+
+	if (listen_open(cli.listen, cli.nlisten, &set, err, sizeof(err)) == -1) {
+		if (cli.nlisten == 0 && errno == EINVAL)
+			cli_usage_error("%s", err);
+		fatalx(EX_UNAVAILABLE, "%s", err);
+	}
+	if ((rd.base = life_base_new()) == NULL)
+		fatalx(EX_OSERR, "cannot create the event base");
+	rd.common_delay = event_base_init_common_timeout(rd.base, &rd.delay);
+	rd.common_idle = event_base_init_common_timeout(rd.base, &rd.idle);
+	if (rd.common_delay == NULL || rd.common_idle == NULL)
+		fatalx(EX_OSERR, "cannot create the timeout queues");
+	if ((rd.srv = server_new(rd.base, &set, &reverb_ops, &limits, NULL)) ==
+	    NULL)
+		fatalx(EX_OSERR, "cannot watch the listening sockets");
+	if ((rd.status_ev = event_new(rd.base, -1, EV_PERSIST,
+	    reverb_status_cb, NULL)) == NULL ||
+	    event_add(rd.status_ev, &status_tv) == -1)
+		fatalx(EX_OSERR, "cannot create the status timer");
+	if (life_start(rd.base, reverbd_stop, NULL) == -1)
+		fatalx(EX_OSERR, "cannot watch signals");
+
+	log_info("serving %d socket%s%s, delay %ld.%03ld s, idle timeout "
+	    "%ld s, max %lu clients", set.nfds, set.nfds == 1 ? "" : "s",
+	    set.activated ? " from systemd" : "", (long)rd.delay.tv_sec,
+	    (long)rd.delay.tv_usec / 1000, (long)rd.idle.tv_sec,
+	    cli.max_clients);
+	sdn_ready();
+	sdn_status("0 clients");
+	if (event_base_dispatch(rd.base) == -1)
+		fatalx(EX_SOFTWARE, "event loop failed");
+
+	log_info("stopped");
+	life_end();
+	event_free(rd.status_ev);
+	server_free(rd.srv);
+	event_base_free(rd.base);
+	free(rd.out);
+	free(rd.line);
+	return EX_OK;
+}

@@ -1,0 +1,263 @@
+#!/usr/bin/env python3
+"""reverbd end to end: the real daemon on loopback, with --port and through
+systemd-socket-activate; exact bytes, their spacing in time, interleaving,
+UTF-8 and CRLF, half-close, idle timeout, stop."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
+from taplib import Daemon, Tap, binary, free_port, read_lines  # noqa: E402
+
+REVERBD = "daemons/reverbd/reverbd"
+DELAY = 0.2
+TOL = 0.1
+t = Tap()
+
+
+def run(args, **kw):
+    return subprocess.run([binary(REVERBD)] + args, capture_output=True,
+                          text=True, timeout=10, **kw)
+
+
+def connect(port, host="127.0.0.1"):
+    return socket.create_connection((host, port), timeout=5)
+
+
+def serve(args, activate=False, port_flag="--port"):
+    """A reverbd on a free port: (port, Daemon).  Another process may take
+    the port between free_port() and bind; then try another one."""
+    for _ in range(5):
+        port = free_port()
+        argv = [REVERBD] + args + ([] if activate else [port_flag, str(port)])
+        d = Daemon(argv, activate=activate, port=port)
+        time.sleep(0.05)
+        if d.alive():
+            return port, d
+        d.__exit__(None, None, None)
+    raise RuntimeError("reverbd does not start: " + d.output())
+
+
+def read_all(sock, timeout):
+    """Everything until EOF: (bytes, monotonic time of EOF or None)."""
+    sock.settimeout(timeout)
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            return buf, None
+        except ConnectionResetError:
+            return buf, None
+        if not chunk:
+            return buf, time.monotonic()
+        buf += chunk
+    return buf, None
+
+
+def echoes(line):
+    """The three echoes of an ASCII line, as the original writes them."""
+    return [b"\t " + line.upper() + b"\n", b"\t " + line + b"\n",
+            b"\t " + line.lower() + b"\n"]
+
+
+def timing(port, label):
+    """One line: exact bytes, at 0, DELAY and 2*DELAY."""
+    s = connect(port)
+    t0 = time.monotonic()
+    s.sendall(b"Hello, World\n")
+    got = read_lines(s, 3, 5)
+    s.close()
+    t.eq([l for _, l in got], echoes(b"Hello, World"),
+         "%s: three echoes, byte for byte" % label)
+    if len(got) == 3:
+        at = [w - t0 for w, _ in got]
+        t.ok(at[0] < TOL and abs(at[1] - at[0] - DELAY) < TOL and
+             abs(at[2] - at[1] - DELAY) < TOL,
+             "%s: at once, after %.1f s, after %.1f s more" % (label, DELAY, DELAY),
+             ["%.3f" % a for a in at])
+    else:
+        t.ok(False, "%s: spacing in time" % label, got)
+
+
+# --- command line ------------------------------------------------------------
+r = run(["--help"])
+t.ok(r.returncode == 0 and "--delay" in r.stdout and "--idle-timeout" in r.stdout
+     and "--port" in r.stdout, "--help exits 0 and lists the options", r)
+r = run(["--version"])
+t.ok(r.returncode == 0 and re.match(r"reverbd \(clockwork\) \d", r.stdout),
+     "--version names the program and version", r)
+r = run(["--bogus"])
+t.ok(r.returncode == 64 and "bogus" in r.stderr, "a bad flag exits 64 with a message", r)
+r = run([])
+t.ok(r.returncode == 64 and "--port" in r.stderr,
+     "no port and no socket handed over: usage error 64", r)
+for bad in (["-d", "x"], ["-d", "-1"], ["-d", "3601"], ["--idle-timeout", "0"],
+            ["--max-line", "0"], ["--max-pending", "0"], ["-p", "0"]):
+    r = run(bad + ["-p", "1"])
+    t.ok(r.returncode == 64 and bad[1] in r.stderr, "%s exits 64" % " ".join(bad), r)
+r = run(["-d", "2", "--idle-timeout", "4", "-p", "1"])
+t.ok(r.returncode == 64 and "twice" in r.stderr,
+     "an idle timeout not longer than twice the delay exits 64", r)
+
+# --- with --port ---------------------------------------------------------------
+port, d = serve(["-d", str(DELAY)])
+with d:
+    timing(port, "--port")
+
+    # Two lines back to back reverberate concurrently.
+    s = connect(port)
+    s.sendall(b"one\ntwo\n")
+    got = [l for _, l in read_lines(s, 6, 5)]
+    t.eq(got, [b"\t ONE\n", b"\t TWO\n", b"\t one\n", b"\t two\n",
+               b"\t one\n", b"\t two\n"],
+         "two lines back to back: UPPER1 UPPER2, both plain, both lower")
+    # Sent apart: the second line's echoes fall between the first's.
+    t0 = time.monotonic()
+    s.sendall(b"Aa\n")
+    time.sleep(DELAY / 2)
+    s.sendall(b"Bb\n")
+    got = read_lines(s, 6, 5)
+    t.eq([l for _, l in got], [b"\t AA\n", b"\t BB\n", b"\t Aa\n", b"\t Bb\n",
+                               b"\t aa\n", b"\t bb\n"],
+         "two lines half a delay apart interleave")
+    if len(got) == 6:
+        at = [w - t0 for w, _ in got]
+        t.ok(abs(at[3] - at[2] - DELAY / 2) < TOL and abs(at[2] - DELAY) < TOL,
+             "and keep their own timing", ["%.3f" % a for a in at])
+    s.close()
+
+    # UTF-8, CRLF, bytes that are not UTF-8.
+    s = connect(port)
+    s.sendall("héllo wörld\r\n".encode())
+    got = [l for _, l in read_lines(s, 3, 5)]
+    t.eq(got, ["\t HÉLLO WÖRLD\n".encode(), "\t héllo wörld\n".encode(),
+               "\t héllo wörld\n".encode()],
+         "UTF-8 maps by character and the CR before LF is dropped")
+    s.sendall("ΣΊΣΥΦΟΣ straße ǅ\n".encode())
+    got = [l for _, l in read_lines(s, 3, 5)]
+    t.eq(got, ["\t ΣΊΣΥΦΟΣ STRAßE Ǆ\n".encode(), "\t ΣΊΣΥΦΟΣ straße ǅ\n".encode(),
+               "\t σίσυφοσ straße ǆ\n".encode()],
+         "Greek, ß and titlecase map as Go's unicode.ToUpper/ToLower")
+    s.sendall(b"caf\xe9 \xff\xc3(ok\r\r\n")
+    got = [l for _, l in read_lines(s, 3, 5)]
+    t.eq(got, [b"\t CAF\xe9 \xff\xc3(OK\r\n", b"\t caf\xe9 \xff\xc3(ok\r\n",
+               b"\t caf\xe9 \xff\xc3(ok\r\n"],
+         "invalid UTF-8 bytes and an inner CR pass unchanged")
+    s.sendall(b"\n")
+    got = [l for _, l in read_lines(s, 3, 5)]
+    t.eq(got, [b"\t \n"] * 3, "an empty line gives three empty echoes")
+    s.close()
+
+    # Half-close: owed echoes are still delivered, then the server closes.
+    s = connect(port)
+    t0 = time.monotonic()
+    s.sendall(b"first\nsecond\nlast without newline\r")
+    s.shutdown(socket.SHUT_WR)
+    data, eof = read_all(s, 5)
+    s.close()
+    want = [b"\t FIRST\n", b"\t SECOND\n", b"\t LAST WITHOUT NEWLINE\n",
+            b"\t first\n", b"\t second\n", b"\t last without newline\n",
+            b"\t first\n", b"\t second\n", b"\t last without newline\n"]
+    t.eq(data.splitlines(keepends=True), want,
+         "after the client's EOF every owed echo arrives (a last line without "
+         "newline too)")
+    t.ok(eof is not None and abs(eof - t0 - 2 * DELAY) < 2 * TOL,
+         "then the server closes, right after the last echo",
+         None if eof is None else "%.3f s" % (eof - t0))
+    s = connect(port)
+    s.shutdown(socket.SHUT_WR)
+    data, eof = read_all(s, 3)
+    t.ok(data == b"" and eof is not None, "EOF with nothing owed closes at once")
+    s.close()
+
+    # IPv6, Go-style flag.
+port, d = serve(["-d", str(DELAY)], port_flag="-port")
+with d:
+    try:
+        s = connect(port, "::1")
+        s.sendall(b"v6\n")
+        got = [l for _, l in read_lines(s, 3, 5)]
+        s.close()
+    except OSError as e:
+        got = e
+    t.eq(got, echoes(b"v6"), "-port N also serves IPv6 (::1)")
+
+# --- through socket activation -----------------------------------------------
+port, d = serve(["-d", str(DELAY)], activate=True)
+with d:
+    timing(port, "socket-activated")
+    s = connect(port)
+    s.sendall("héllo wörld\n".encode())
+    got = [l for _, l in read_lines(s, 1, 5)]
+    s.close()
+    t.eq(got, ["\t HÉLLO WÖRLD\n".encode()],
+         "socket-activated, no locale in the environment: UTF-8 still maps")
+    t.ok("from systemd" in d.output(), "served the socket handed over", d.output())
+    t.eq(d.stop(), 0, "socket-activated reverbd exits 0 on SIGTERM")
+
+# --- idle timeout ----------------------------------------------------------------
+port, d = serve(["-d", "0.1", "--idle-timeout", "1"])
+with d:
+    quiet = connect(port)
+    s = connect(port)
+    s.sendall(b"x\n")
+    read_lines(s, 3, 3)
+    t0 = time.monotonic()
+    time.sleep(0.5)
+    s.sendall(b"y\n")           # a line restarts the idle clock
+    t1 = time.monotonic()
+    got = read_lines(s, 3, 3)
+    data, eof = read_all(s, 5)
+    t.ok(len(got) == 3 and data == b"" and eof is not None and
+         0.8 < eof - t1 < 2.0,
+         "a client idle for --idle-timeout 1 is closed, counted from its last line",
+         None if eof is None else "%.2f s after the last line, %.2f after the "
+         "first" % (eof - t1, eof - t0))
+    data, eof = read_all(quiet, 3)
+    t.ok(data == b"" and eof is not None, "a client that never sends is closed too")
+    t.ok("idle timeout" in d.output(), "the close is logged", d.output())
+    s.close()
+    quiet.close()
+
+# --- stop --------------------------------------------------------------------------
+port, d = serve(["-d", str(DELAY)])
+s = connect(port)
+idle = connect(port)
+s.sendall(b"bye\n")
+read_lines(s, 1, 3)
+t0 = time.monotonic()
+d.signal(signal.SIGTERM)
+data, eof = read_all(s, 5)
+rc = d.proc.wait(10)
+t.eq(rc, 0, "SIGTERM exits 0")
+t.eq(data, b"\t bye\n\t bye\n", "owed echoes are still sent on SIGTERM")
+t.ok(eof is not None and eof - t0 < 3 * DELAY + 1, "then the client is closed")
+t.eq(read_all(idle, 3)[0], b"", "an idle client is closed on SIGTERM")
+t.ok("stopping" in d.output() and "stopped" in d.output(), "the stop is logged",
+     d.output())
+d.__exit__(None, None, None)
+s.close()
+idle.close()
+
+port, d = serve([])
+d.signal(signal.SIGINT)
+t.eq(d.proc.wait(5), 0, "SIGINT exits 0")
+d.__exit__(None, None, None)
+
+busy = free_port()
+holder = socket.socket()
+holder.bind(("127.0.0.1", busy))
+holder.listen()
+r = run(["-l", "127.0.0.1:%d" % busy])
+t.ok(r.returncode == 69 and "in use" in r.stderr, "a port in use exits 69", r)
+holder.close()
+
+t.done()

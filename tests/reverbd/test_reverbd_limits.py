@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""reverbd under pressure: an over-long line and a client that never reads
+are dropped while another client is served normally; 100 clients x 10
+lines all come back right; the per-client bound on lines in flight slows
+a fast sender down without losing anything."""
+
+import os
+import selectors
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
+from taplib import Daemon, Tap, free_port, read_lines  # noqa: E402
+
+REVERBD = "daemons/reverbd/reverbd"
+DELAY = 0.2
+TOL = 0.1
+t = Tap()
+
+
+def serve(args):
+    """A reverbd on a free port (retried if another process takes it)."""
+    for _ in range(5):
+        port = free_port()
+        d = Daemon([REVERBD, "--port", str(port)] + args, port=port)
+        time.sleep(0.05)
+        if d.alive():
+            return port, d
+        d.__exit__(None, None, None)
+    raise RuntimeError("reverbd does not start: " + d.output())
+
+
+def connect(port):
+    return socket.create_connection(("127.0.0.1", port), timeout=5)
+
+
+def echoes(line):
+    return [b"\t " + line.upper() + b"\n", b"\t " + line + b"\n",
+            b"\t " + line.lower() + b"\n"]
+
+
+def served_normally(port, label):
+    """A fresh client gets its three echoes, on time."""
+    s = connect(port)
+    t0 = time.monotonic()
+    s.sendall(b"Still Here\n")
+    got = read_lines(s, 3, 5)
+    s.close()
+    at = [w - t0 for w, _ in got]
+    t.ok([l for _, l in got] == echoes(b"Still Here") and at[0] < TOL and
+         abs(at[2] - 2 * DELAY) < 2 * TOL,
+         "%s: another client is served normally" % label,
+         (got, ["%.3f" % a for a in at]))
+
+
+def is_closed(sock, timeout):
+    """True once the peer has closed or reset the connection."""
+    deadline = time.monotonic() + timeout
+    sock.setblocking(True)
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            if sock.recv(65536) == b"":
+                return True
+        except socket.timeout:
+            return False
+        except OSError:
+            return True
+    return False
+
+
+def blast(sock, data, stop):
+    """Sends data over and over until the peer goes or stop is set."""
+    sock.setblocking(False)
+    sel = selectors.DefaultSelector()
+    sel.register(sock, selectors.EVENT_WRITE)
+    view = memoryview(data)
+    sent = 0
+    try:
+        while not stop.is_set():
+            if not sel.select(0.2):
+                continue
+            try:
+                n = sock.send(view[sent % len(data):])
+            except BlockingIOError:
+                continue
+            except OSError:
+                break
+            sent += n
+    finally:
+        sel.close()
+    return sent
+
+
+# --- a 1 MiB line without a newline --------------------------------------------
+port, d = serve(["-d", str(DELAY)])
+with d:
+    big = connect(port)
+    stop = threading.Event()
+    th = threading.Thread(target=blast, args=(big, b"x" * (1 << 20), stop))
+    th.start()
+    served_normally(port, "during a 1 MiB line")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "too long" not in d.output():
+        time.sleep(0.05)
+    t.ok("dropped: line too long" in d.output(),
+         "a 1 MiB line without newline: the client is dropped, and the log "
+         "says why", d.output()[-600:])
+    stop.set()
+    th.join()
+    t.ok(is_closed(big, 5), "its connection is closed")
+    big.close()
+    served_normally(port, "after the 1 MiB line")
+
+    # A line of exactly --max-line bytes passes, CRLF or not; one more drops.
+port, d = serve(["-d", "0.05", "--max-line", "10"])
+with d:
+    s = connect(port)
+    s.sendall(b"abcdefghij\r\nABCDEFGHIJ\n")
+    got = [l for _, l in read_lines(s, 6, 5)]
+    t.eq(sorted(got), sorted(echoes(b"abcdefghij") + echoes(b"ABCDEFGHIJ")),
+         "--max-line 10: a 10-byte line passes, with CRLF or LF")
+    s.sendall(b"abcdefghijk\n")
+    t.ok(is_closed(s, 5), "--max-line 10: an 11-byte line drops the client")
+    s.close()
+
+# --- a client that sends but never reads ---------------------------------------
+port, d = serve(["-d", str(DELAY)])
+with d:
+    lazy = socket.socket()
+    lazy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    lazy.connect(("127.0.0.1", port))
+    stop = threading.Event()
+    th = threading.Thread(target=blast, args=(lazy, (b"y" * 1000 + b"\n") * 64, stop))
+    th.start()
+    served_normally(port, "while a client does not read")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and "not reading" not in d.output():
+        time.sleep(0.1)
+    t.ok("dropped: not reading" in d.output(),
+         "a client that sends but never reads is dropped at the output bound",
+         d.output()[-600:])
+    stop.set()
+    th.join()
+    t.ok(is_closed(lazy, 5), "its connection is closed")
+    lazy.close()
+    served_normally(port, "after the client that did not read")
+    t.ok(d.alive(), "the daemon is still running")
+
+# --- the bound on lines in flight slows a sender down, loses nothing ------------
+port, d = serve(["-d", "0.05", "--max-pending", "4"])
+with d:
+    s = connect(port)
+    lines = [b"Line %d" % i for i in range(40)]
+    s.sendall(b"".join(l + b"\n" for l in lines))
+    got = [l for _, l in read_lines(s, 120, 20)]
+    ups = [l for l in got if l == l.upper() and l != l.lower()]
+    t.eq(len(got), 120, "--max-pending 4: 40 lines at once all get their echoes")
+    t.eq(ups, [b"\t " + l.upper() + b"\n" for l in lines],
+         "the upper-case echoes come in order")
+    t.eq(sorted(got), sorted(sum((echoes(l) for l in lines), [])),
+         "and every echo is right")
+    t.ok("dropped" not in d.output(), "nobody is dropped for it")
+    s.close()
+
+# --- 100 clients x 10 lines ------------------------------------------------------
+port, d = serve(["-q", "-d", str(DELAY)])
+with d:
+    sel = selectors.DefaultSelector()
+    want = {}
+    for i in range(100):
+        c = connect(port)
+        c.setblocking(False)
+        sel.register(c, selectors.EVENT_READ, bytearray())
+        want[c] = [("Client %d line %d àé" % (i, j)).encode() for j in range(10)]
+    # Ten lines each, a little apart, so that echoes of lines overlap.
+    for j in range(10):
+        for c in want:
+            c.sendall(want[c][j] + b"\n")
+        time.sleep(0.03)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if all(k.data.count(b"\n") >= 30 for k in sel.get_map().values()):
+            break
+        for key, _ in sel.select(0.5):
+            try:
+                key.data.extend(key.fileobj.recv(65536))
+            except BlockingIOError:
+                pass
+    good = 0
+    bad = None
+    for key in list(sel.get_map().values()):
+        c = key.fileobj
+        got = bytes(key.data).splitlines(keepends=True)
+        exp_up = [("\t " + l.decode().upper() + "\n").encode() for l in want[c]]
+        exp_plain = [b"\t " + l + b"\n" for l in want[c]]
+        exp_low = [("\t " + l.decode().lower() + "\n").encode() for l in want[c]]
+        ok = (len(got) == 30 and
+              [g for g in got if g in exp_up] == exp_up and
+              [g for g in got if g in exp_plain] == exp_plain and
+              [g for g in got if g in exp_low] == exp_low)
+        if ok:
+            good += 1
+        elif bad is None:
+            bad = got
+        sel.unregister(c)
+        c.close()
+    t.eq(good, 100, "100 clients x 10 lines: all 3000 echoes right and in order")
+    if bad is not None:
+        print("# first bad client: %r" % bad[:12])
+    t.ok(d.alive(), "the daemon is still running")
+    t.eq(d.stop(), 0, "and exits 0 on SIGTERM")
+
+t.done()

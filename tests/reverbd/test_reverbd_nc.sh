@@ -1,0 +1,62 @@
+#!/bin/sh
+# reverbd talked to with nc, as a person would: nc -N shuts its sending side
+# at the end of its input, reverbd sends the owed echoes and closes, and nc
+# exits.  Once with --port, once handed a socket by systemd-socket-activate.
+set -u
+reverbd="$top_builddir/daemons/reverbd/reverbd"
+n=0
+pids=""
+tmp=$(mktemp -d)
+cleanup() { for p in $pids; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"; }
+trap cleanup EXIT INT TERM
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
+check() { if [ "$1" -eq 0 ]; then ok "$2"; else not_ok "$2"; fi; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+	i=0
+	while [ $i -lt 100 ]; do
+		nc -z 127.0.0.1 "$1" 2>/dev/null && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+now() { date +%s.%N; }
+
+command -v nc >/dev/null || { echo "1..0 # SKIP nc missing"; exit 0; }
+nc -h 2>&1 | grep -q 'Shutdown the network socket' || { echo "1..0 # SKIP nc without -N (not OpenBSD's)"; exit 0; }
+
+# The input: a UTF-8 line with CRLF, a plain one, a last one without newline.
+printf 'h\303\251llo w\303\266rld\r\nabc\nLast' >"$tmp/in"
+printf '\t H\303\211LLO W\303\226RLD\n\t ABC\n\t LAST\n' >"$tmp/want"
+printf '\t h\303\251llo w\303\266rld\n\t abc\n\t Last\n' >>"$tmp/want"
+printf '\t h\303\251llo w\303\266rld\n\t abc\n\t last\n' >>"$tmp/want"
+
+# talk LABEL PORT: nc through one session, checks bytes and duration.
+talk() {
+	t0=$(now)
+	timeout 10 nc -N 127.0.0.1 "$2" <"$tmp/in" >"$tmp/out"
+	rc=$?
+	t1=$(now)
+	check $rc "$1: nc exits by itself once reverbd closes (rc $rc)"
+	cmp -s "$tmp/out" "$tmp/want"
+	check $? "$1: the nine echoes, byte for byte"
+	cmp -s "$tmp/out" "$tmp/want" || od -c "$tmp/out" | sed 's/^/# /' | head -20
+	took=$(python3 -c "print(round($t1 - $t0, 3))")
+	python3 -c "import sys; sys.exit(0 if 0.35 < $took < 1.5 else 1)"
+	check $? "$1: after twice the 0.2 s delay ($took s)"
+}
+
+port=$(free_port)
+"$reverbd" -q -d 0.2 --port "$port" & pids="$pids $!"
+wait_port "$port"
+check $? "reverbd --port listens"
+talk "--port" "$port"
+
+port=$(free_port)
+systemd-socket-activate -l "127.0.0.1:$port" "$reverbd" -q -d 0.2 & pids="$pids $!"
+wait_port "$port"
+check $? "systemd-socket-activate listens"
+talk "socket-activated" "$port"
+
+echo "1..$n"

@@ -1,0 +1,826 @@
+/*
+ * Data connections and downloads.  PASV/EPSV listen on a port of the
+ * control connection's local address and accept only the control peer;
+ * PORT/EPRT connect only to the control peer, on ports >= 1024 (RFC
+ * 2577).  A transfer streams through a bufferevent: files as sendfile(2)
+ * segments of FTP_DATA_CHUNK bytes, ASCII files and listings as text made
+ * a batch at a time, each refilled only when the socket has drained below
+ * a watermark, so that no transfer holds much memory or blocks the loop.
+ * The end of a transfer is reported to the session from a zero timer,
+ * never from inside the caller's stack.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "addr.h"
+#include "ftp_list.h"
+#include "ftpd.h"
+#include "log.h"
+#include "numparse.h"
+#include "server.h"
+
+#define FTP_DATA_CHUNK		(1024 * 1024)	/* one sendfile segment */
+#define FTP_DATA_MAX_WRITE	(1024 * 1024)	/* bytes per write call */
+#define FTP_DATA_LOWAT		(256 * 1024)	/* refill below this */
+#define FTP_DATA_TEXT_BATCH	(64 * 1024)	/* text made per refill */
+#define FTP_DATA_ASCII_READ	(32 * 1024)	/* file bytes per refill */
+
+enum ftp_data_mode {
+	FTP_DATA_NONE,
+	FTP_DATA_PASSIVE,
+	FTP_DATA_ACTIVE,
+};
+
+enum ftp_data_source {
+	FTP_SRC_NONE,
+	FTP_SRC_FILE,		/* sendfile segments */
+	FTP_SRC_ASCII,		/* file read and converted to CRLF */
+	FTP_SRC_LISTING,
+};
+
+struct ftp_data {
+	struct ftp_session	*s;
+	enum ftp_data_mode	 mode;
+	int			 lfd;		/* passive listener */
+	struct event		*accept_ev;
+	struct sockaddr_storage	 target;	/* active: where to connect */
+	socklen_t		 targetlen;
+	struct bufferevent	*bev;
+	int			 connected;
+	struct event		*wait_ev;	/* data connection deadline */
+	struct event		*done_ev;	/* reports the end */
+	int			 reporting;	/* done_ev armed */
+	enum ftp_xfer_result	 result;
+	const char		*why;
+	unsigned long long	 sent;		/* reported with the result */
+
+	/* The running transfer. */
+	enum ftp_data_source	 src;
+	int			 fd;
+	struct evbuffer_file_segment *seg;
+	off_t			 start;		/* first byte sent */
+	off_t			 off;		/* next byte to queue */
+	off_t			 end;
+	int			 prev_cr;	/* ASCII: last byte was CR */
+	struct ftp_listing	*listing;
+	int			 produced;	/* all of it is queued */
+	int			 counted;	/* in d->transfers */
+	unsigned long long	 queued;
+	struct timeval		 began;
+	char			 path[FTP_PATH_MAX + 1];
+};
+
+static struct ftp_data *ftp_data_get(struct ftp_session *);
+static void	ftp_data_reset(struct ftp_data *);
+static void	ftp_data_accept_cb(evutil_socket_t, short, void *);
+static void	ftp_data_wait_cb(evutil_socket_t, short, void *);
+static void	ftp_data_done_cb(evutil_socket_t, short, void *);
+static void	ftp_data_write_cb(struct bufferevent *, void *);
+static void	ftp_data_event_cb(struct bufferevent *, short, void *);
+static int	ftp_data_connect(struct ftp_data *);
+static int	ftp_data_begin(struct ftp_data *);
+static int	ftp_data_fill(struct ftp_data *);
+static int	ftp_data_fill_ascii(struct ftp_data *, struct evbuffer *);
+static void	ftp_data_finish(struct ftp_data *, enum ftp_xfer_result,
+		    const char *);
+static int	ftp_data_local(struct ftp_session *, struct sockaddr_storage *,
+		    socklen_t *);
+static int	ftp_data_bev(struct ftp_data *, int);
+
+/* The session's data state, made on first use. */
+static struct ftp_data *
+ftp_data_get(struct ftp_session *s)
+{
+	struct ftp_data *dt;
+	struct event_base *base = s->d->base;
+
+	if (s->data != NULL)
+		return s->data;
+	if ((dt = calloc(1, sizeof(*dt))) == NULL)
+		return NULL;
+	dt->s = s;
+	dt->lfd = -1;
+	dt->fd = -1;
+	dt->wait_ev = evtimer_new(base, ftp_data_wait_cb, dt);
+	dt->done_ev = evtimer_new(base, ftp_data_done_cb, dt);
+	if (dt->wait_ev == NULL || dt->done_ev == NULL) {
+		if (dt->wait_ev != NULL)
+			event_free(dt->wait_ev);
+		if (dt->done_ev != NULL)
+			event_free(dt->done_ev);
+		free(dt);
+		return NULL;
+	}
+	s->data = dt;
+	return dt;
+}
+
+/* Drops the listener, the connection and any transfer in progress. */
+static void
+ftp_data_reset(struct ftp_data *dt)
+{
+	if (dt->counted)
+		dt->s->d->transfers--;
+	dt->counted = 0;
+	if (dt->accept_ev != NULL) {
+		event_free(dt->accept_ev);
+		dt->accept_ev = NULL;
+	}
+	if (dt->lfd != -1) {
+		close(dt->lfd);
+		dt->lfd = -1;
+	}
+	if (dt->bev != NULL) {
+		bufferevent_free(dt->bev);
+		dt->bev = NULL;
+	}
+	if (dt->seg != NULL) {
+		evbuffer_file_segment_free(dt->seg);	/* closes dt->fd */
+		dt->seg = NULL;
+		dt->fd = -1;
+	}
+	if (dt->fd != -1) {
+		close(dt->fd);
+		dt->fd = -1;
+	}
+	ftp_listing_free(dt->listing);
+	dt->listing = NULL;
+	evtimer_del(dt->wait_ev);
+	dt->mode = FTP_DATA_NONE;
+	dt->connected = 0;
+	dt->src = FTP_SRC_NONE;
+	dt->produced = 0;
+	dt->queued = 0;
+	dt->prev_cr = 0;
+}
+
+/* The session is going or the client asked: forget all data state. */
+void
+ftp_data_close(struct ftp_session *s)
+{
+	struct ftp_data *dt = s->data;
+
+	if (dt == NULL)
+		return;
+	ftp_data_reset(dt);
+	event_free(dt->wait_ev);
+	event_free(dt->done_ev);
+	free(dt);
+	s->data = NULL;
+}
+
+int
+ftp_data_ready(const struct ftp_session *s)
+{
+	return s->data != NULL && s->data->mode != FTP_DATA_NONE;
+}
+
+/* A transfer runs, or its end is not reported yet. */
+int
+ftp_data_busy(const struct ftp_session *s)
+{
+	return s->data != NULL && (s->data->src != FTP_SRC_NONE ||
+	    s->data->reporting);
+}
+
+/*
+ * ABOR: ends a running transfer at once and reports it (426).  An end not
+ * yet reported is reported now, so that it comes before ABOR's reply.
+ * Returns 1 if a transfer was cut, 0 if there was none, -1 if the session
+ * is gone.
+ */
+int
+ftp_data_abort(struct ftp_session *s)
+{
+	struct ftp_data *dt = s->data;
+	unsigned long long sent, total;
+	struct timeval now, d;
+
+	if (dt == NULL)
+		return 0;
+	if (dt->reporting) {
+		evtimer_del(dt->done_ev);
+		dt->reporting = 0;
+		ftp_data_reset(dt);
+		gettimeofday(&now, NULL);
+		timersub(&now, &dt->began, &d);
+		return ftp_session_xfer_report(s, dt->result, dt->path, dt->sent,
+		    (double)d.tv_sec + (double)d.tv_usec / 1e6, dt->why) == -1 ?
+		    -1 : 0;
+	}
+	if (dt->src == FTP_SRC_NONE) {
+		ftp_data_reset(dt);
+		return 0;
+	}
+	ftp_data_progress(s, &sent, &total);
+	s->d->bytes_sent += sent;
+	ftp_data_reset(dt);
+	gettimeofday(&now, NULL);
+	timersub(&now, &dt->began, &d);
+	return ftp_session_xfer_report(s, FTP_XR_ABORTED, dt->path, sent,
+	    (double)d.tv_sec + (double)d.tv_usec / 1e6, "aborted") == -1 ?
+	    -1 : 1;
+}
+
+/* Bytes sent so far and the total expected (0 when unknown). */
+void
+ftp_data_progress(const struct ftp_session *s, unsigned long long *sent,
+    unsigned long long *total)
+{
+	const struct ftp_data *dt = s->data;
+
+	*sent = *total = 0;
+	if (dt == NULL || dt->src == FTP_SRC_NONE)
+		return;
+	*sent = dt->queued - (dt->bev != NULL ?
+	    evbuffer_get_length(bufferevent_get_output(dt->bev)) : 0);
+	if (dt->src == FTP_SRC_FILE)
+		*total = (unsigned long long)(dt->end - dt->start);
+}
+
+/* The control connection's own address: data sockets use it too. */
+static int
+ftp_data_local(struct ftp_session *s, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	*len = sizeof(*ss);
+	memset(ss, 0, sizeof(*ss));
+	return getsockname(bufferevent_getfd(s->c->bev), (struct sockaddr *)ss,
+	    len);
+}
+
+/*
+ * PASV (extended 0) or EPSV (1): listens on the control connection's
+ * local address, on a port of --pasv-ports if given, and writes the reply
+ * text into buf.  Returns -1 with the reason in buf.
+ */
+int
+ftp_data_passive(struct ftp_session *s, int extended, char *buf, size_t cap)
+{
+	struct ftpd_config *cfg = &s->d->cfg;
+	struct ftp_data *dt;
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	struct in_addr shown;
+	socklen_t len;
+	unsigned port = 0, span, i;
+	int fd, r;
+	const unsigned char *a;
+
+	if ((dt = ftp_data_get(s)) == NULL) {
+		snprintf(buf, cap, "Out of memory.");
+		return -1;
+	}
+	ftp_data_reset(dt);
+	if (ftp_data_local(s, &ss, &len) == -1) {
+		snprintf(buf, cap, "Cannot find the local address.");
+		return -1;
+	}
+	if (!extended && !cfg->has_pasv_addr) {
+		/* PASV can only say IPv4: the local address must be one. */
+		if (ss.ss_family == AF_INET)
+			shown = sin->sin_addr;
+		else if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+			memcpy(&shown, &sin6->sin6_addr.s6_addr[12], 4);
+		else {
+			snprintf(buf, cap, "PASV needs IPv4: use EPSV.");
+			return -1;
+		}
+	} else
+		shown = cfg->pasv_addr;
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(buf, cap, "Cannot open a socket.");
+		return -1;
+	}
+	span = cfg->pasv_lo != 0 ? cfg->pasv_hi - cfg->pasv_lo + 1 : 1;
+	for (i = 0, r = -1; i < span && r == -1; i++) {
+		if (cfg->pasv_lo != 0)
+			port = cfg->pasv_lo + (s->d->pasv_next++ % span);
+		if (ss.ss_family == AF_INET)
+			sin->sin_port = htons((unsigned short)port);
+		else
+			sin6->sin6_port = htons((unsigned short)port);
+		r = bind(fd, (struct sockaddr *)&ss, len);
+		if (r == -1 && errno != EADDRINUSE)
+			break;
+	}
+	if (r == -1 || listen(fd, 4) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) == -1) {
+		log_warn("passive data socket");
+		close(fd);
+		snprintf(buf, cap, "No passive port free.");
+		return -1;
+	}
+	dt->accept_ev = event_new(s->d->base, fd, EV_READ | EV_PERSIST,
+	    ftp_data_accept_cb, dt);
+	if (dt->accept_ev == NULL || event_add(dt->accept_ev, NULL) == -1) {
+		close(fd);
+		snprintf(buf, cap, "Out of memory.");
+		return -1;
+	}
+	dt->lfd = fd;
+	dt->mode = FTP_DATA_PASSIVE;
+	port = ntohs(ss.ss_family == AF_INET ? sin->sin_port : sin6->sin6_port);
+	/* A client that never connects nor transfers: drop the listener. */
+	evtimer_add(dt->wait_ev, &cfg->data_timeout);
+	if (extended)
+		r = snprintf(buf, cap, "Entering Extended Passive Mode "
+		    "(|||%u|)", port);
+	else {
+		a = (const unsigned char *)&shown;
+		r = snprintf(buf, cap, "Entering Passive Mode "
+		    "(%u,%u,%u,%u,%u,%u).", a[0], a[1], a[2], a[3],
+		    port >> 8, port & 0xff);
+	}
+	return r < 0 || (size_t)r >= cap ? -1 : 0;
+}
+
+/*
+ * A connection to the passive port.  Only the control peer's address is
+ * accepted (RFC 2577: no one else may steal the data); anyone else is
+ * closed and logged, and the port keeps waiting for the real client.
+ */
+static void
+ftp_data_accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	struct ftp_data *dt = arg;
+	struct ftp_session *s = dt->s;
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	int fd;
+
+	fd = accept4(lfd, (struct sockaddr *)&peer, &len,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd == -1)
+		return;
+	if (!addr_same_host((struct sockaddr *)&peer,
+	    (struct sockaddr *)&s->c->peer)) {
+		log_peer(LOG_WARNING, (struct sockaddr *)&peer,
+		    "refused a data connection meant for %s", s->c->host);
+		close(fd);
+		return;
+	}
+	event_free(dt->accept_ev);
+	dt->accept_ev = NULL;
+	close(dt->lfd);
+	dt->lfd = -1;
+	if (ftp_data_bev(dt, fd) == -1) {
+		close(fd);
+		if (dt->src != FTP_SRC_NONE)
+			ftp_data_finish(dt, FTP_XR_LOCAL, "out of memory");
+		else
+			ftp_data_reset(dt);
+		return;
+	}
+	dt->connected = 1;
+	if (dt->src != FTP_SRC_NONE && ftp_data_begin(dt) == -1)
+		ftp_data_finish(dt, FTP_XR_LOCAL, "out of memory");
+	else if (dt->src == FTP_SRC_NONE)
+		evtimer_add(dt->wait_ev, &s->d->cfg.data_timeout);
+}
+
+/* Wraps a connected (or connecting) data socket in a bufferevent. */
+static int
+ftp_data_bev(struct ftp_data *dt, int fd)
+{
+	struct ftpd_config *cfg = &dt->s->d->cfg;
+
+	dt->bev = bufferevent_socket_new(dt->s->d->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (dt->bev == NULL)
+		return -1;
+	bufferevent_setcb(dt->bev, NULL, ftp_data_write_cb, ftp_data_event_cb,
+	    dt);
+	bufferevent_setwatermark(dt->bev, EV_WRITE, FTP_DATA_LOWAT, 0);
+	bufferevent_set_max_single_write(dt->bev, FTP_DATA_MAX_WRITE);
+	bufferevent_set_timeouts(dt->bev, NULL, &cfg->data_timeout);
+	return 0;
+}
+
+/* No connection (or no transfer) within --data-timeout. */
+static void
+ftp_data_wait_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ftp_data *dt = arg;
+
+	if (dt->src != FTP_SRC_NONE)
+		ftp_data_finish(dt, FTP_XR_NO_CONN, "no data connection");
+	else
+		ftp_data_reset(dt);
+}
+
+/* PORT/EPRT: the address was checked by the caller; connect on use. */
+int
+ftp_data_active(struct ftp_session *s, const struct sockaddr *sa,
+    socklen_t len)
+{
+	struct ftp_data *dt;
+
+	if ((dt = ftp_data_get(s)) == NULL)
+		return -1;
+	ftp_data_reset(dt);
+	if (len > sizeof(dt->target))
+		return -1;
+	memcpy(&dt->target, sa, len);
+	dt->targetlen = len;
+	dt->mode = FTP_DATA_ACTIVE;
+	return 0;
+}
+
+/*
+ * Connects to the PORT/EPRT address from the control connection's local
+ * address (any port), without waiting: the bufferevent reports it.
+ */
+static int
+ftp_data_connect(struct ftp_data *dt)
+{
+	struct sockaddr_storage local;
+	struct sockaddr_in v4;
+	struct sockaddr_in6 *l6 = (struct sockaddr_in6 *)&local;
+	socklen_t len;
+	int fd;
+
+	if ((fd = socket(dt->target.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (ftp_data_local(dt->s, &local, &len) == 0) {
+		if (local.ss_family == AF_INET6 &&
+		    dt->target.ss_family == AF_INET &&
+		    IN6_IS_ADDR_V4MAPPED(&l6->sin6_addr)) {
+			memset(&v4, 0, sizeof(v4));
+			v4.sin_family = AF_INET;
+			memcpy(&v4.sin_addr, &l6->sin6_addr.s6_addr[12], 4);
+			memcpy(&local, &v4, sizeof(v4));
+			len = sizeof(v4);
+		}
+		if (local.ss_family == dt->target.ss_family) {
+			if (local.ss_family == AF_INET)
+				((struct sockaddr_in *)&local)->sin_port = 0;
+			else
+				l6->sin6_port = 0;
+			(void)bind(fd, (struct sockaddr *)&local, len);
+		}
+	}
+	if (ftp_data_bev(dt, fd) == -1) {
+		close(fd);
+		return -1;
+	}
+	if (bufferevent_socket_connect(dt->bev, (struct sockaddr *)&dt->target,
+	    (int)dt->targetlen) == -1) {
+		bufferevent_free(dt->bev);
+		dt->bev = NULL;
+		return -1;
+	}
+	evtimer_add(dt->wait_ev, &dt->s->d->cfg.data_timeout);
+	return 0;
+}
+
+/* Starts a transfer whose source is set: connect, or send if connected. */
+static int
+ftp_data_start(struct ftp_data *dt, const char *path)
+{
+	struct ftp_session *s = dt->s;
+
+	s->d->transfers++;
+	dt->counted = 1;
+	gettimeofday(&dt->began, NULL);
+	snprintf(dt->path, sizeof(dt->path), "%s", path);
+	if (dt->mode == FTP_DATA_ACTIVE)
+		return ftp_data_connect(dt);
+	if (dt->connected)
+		return ftp_data_begin(dt);
+	evtimer_add(dt->wait_ev, &s->d->cfg.data_timeout);
+	return 0;
+}
+
+/*
+ * RETR: sends len bytes of fd from off.  Takes fd (closes it in every
+ * case).  ascii converts LF to CRLF.  -1: the caller replies 425/451.
+ */
+int
+ftp_data_send_file(struct ftp_session *s, int fd, off_t off, off_t size,
+    int ascii, const char *path)
+{
+	struct ftp_data *dt = s->data;
+
+	if (dt == NULL || dt->mode == FTP_DATA_NONE) {
+		close(fd);
+		return -1;
+	}
+	if (off > size)
+		off = size;
+	dt->fd = fd;
+	dt->start = dt->off = off;
+	dt->end = size;
+	if (ascii)
+		dt->src = FTP_SRC_ASCII;
+	else {
+		dt->src = FTP_SRC_FILE;
+		if (size > off) {
+			dt->seg = evbuffer_file_segment_new(fd, off, size - off,
+			    EVBUF_FS_CLOSE_ON_FREE | EVBUF_FS_DISABLE_LOCKING);
+			if (dt->seg == NULL) {
+				ftp_data_reset(dt);
+				return -1;
+			}
+		}
+	}
+	if (ftp_data_start(dt, path) == -1) {
+		ftp_data_reset(dt);
+		return -1;
+	}
+	return 0;
+}
+
+/* LIST, NLST, MLSD: takes the listing in every case. */
+int
+ftp_data_send_listing(struct ftp_session *s, struct ftp_listing *l,
+    const char *path)
+{
+	struct ftp_data *dt = s->data;
+
+	if (dt == NULL || dt->mode == FTP_DATA_NONE) {
+		ftp_listing_free(l);
+		return -1;
+	}
+	dt->listing = l;
+	dt->src = FTP_SRC_LISTING;
+	if (ftp_data_start(dt, path) == -1) {
+		ftp_data_reset(dt);
+		return -1;
+	}
+	return 0;
+}
+
+/* Connected and with something to send: prime the output and go. */
+static int
+ftp_data_begin(struct ftp_data *dt)
+{
+	struct evbuffer *out = bufferevent_get_output(dt->bev);
+
+	evtimer_del(dt->wait_ev);
+	if (ftp_data_fill(dt) == -1)
+		return -1;
+	if (dt->produced && evbuffer_get_length(out) == 0) {
+		ftp_data_finish(dt, FTP_XR_OK, NULL);
+		return 0;
+	}
+	return bufferevent_enable(dt->bev, EV_WRITE);
+}
+
+/* LF to CRLF for TYPE A, a read at a time. */
+static int
+ftp_data_fill_ascii(struct ftp_data *dt, struct evbuffer *out)
+{
+	char in[FTP_DATA_ASCII_READ], conv[2 * FTP_DATA_ASCII_READ];
+	ssize_t n, i;
+	size_t o = 0;
+
+	n = pread(dt->fd, in, sizeof(in), dt->off);
+	if (n == -1)
+		return -1;
+	if (n == 0) {
+		dt->produced = 1;
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		if (in[i] == '\n' && !dt->prev_cr)
+			conv[o++] = '\r';
+		conv[o++] = in[i];
+		dt->prev_cr = in[i] == '\r';
+	}
+	dt->off += n;
+	if (dt->off >= dt->end)
+		dt->produced = 1;
+	dt->queued += o;
+	return evbuffer_add(out, conv, o);
+}
+
+/* Queues more of the source while the output is below the watermark. */
+static int
+ftp_data_fill(struct ftp_data *dt)
+{
+	struct evbuffer *out = bufferevent_get_output(dt->bev);
+	size_t before;
+	off_t len;
+	int r;
+
+	while (!dt->produced && evbuffer_get_length(out) < FTP_DATA_LOWAT) {
+		switch (dt->src) {
+		case FTP_SRC_FILE:
+			len = dt->end - dt->off;
+			if (len > FTP_DATA_CHUNK)
+				len = FTP_DATA_CHUNK;
+			if (len > 0 && evbuffer_add_file_segment(out, dt->seg,
+			    dt->off - dt->start, len) == -1)
+				return -1;
+			dt->off += len;
+			dt->queued += (unsigned long long)len;
+			if (dt->off >= dt->end)
+				dt->produced = 1;
+			break;
+		case FTP_SRC_ASCII:
+			if (ftp_data_fill_ascii(dt, out) == -1)
+				return -1;
+			break;
+		case FTP_SRC_LISTING:
+			before = evbuffer_get_length(out);
+			r = ftp_listing_fill(dt->listing, out,
+			    FTP_DATA_TEXT_BATCH);
+			if (r == -1)
+				return -1;
+			dt->queued += evbuffer_get_length(out) - before;
+			if (r == 1)
+				dt->produced = 1;
+			break;
+		case FTP_SRC_NONE:
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The socket drained below the watermark: refill, or end when empty. */
+static void
+ftp_data_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct ftp_data *dt = arg;
+
+	if (dt->src == FTP_SRC_NONE)
+		return;
+	if (!dt->produced && ftp_data_fill(dt) == -1) {
+		ftp_data_finish(dt, FTP_XR_LOCAL, "cannot read the file");
+		return;
+	}
+	if (dt->produced &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		ftp_data_finish(dt, FTP_XR_OK, NULL);
+}
+
+static void
+ftp_data_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct ftp_data *dt = arg;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		dt->connected = 1;
+		if (dt->src != FTP_SRC_NONE && ftp_data_begin(dt) == -1)
+			ftp_data_finish(dt, FTP_XR_LOCAL, "out of memory");
+		return;
+	}
+	if (!dt->connected)
+		ftp_data_finish(dt, FTP_XR_NO_CONN, "cannot connect");
+	else if (what & BEV_EVENT_TIMEOUT)
+		ftp_data_finish(dt, FTP_XR_TIMEOUT, "data timeout");
+	else
+		ftp_data_finish(dt, FTP_XR_CLOSED, "data connection lost");
+}
+
+/*
+ * Ends the transfer now (sockets and files closed at once) and reports
+ * the result to the session from a zero timer.
+ */
+static void
+ftp_data_finish(struct ftp_data *dt, enum ftp_xfer_result result,
+    const char *why)
+{
+	struct timeval zero = { 0, 0 };
+	unsigned long long sent, total;
+
+	ftp_data_progress(dt->s, &sent, &total);
+	if (result == FTP_XR_OK)
+		dt->s->d->files_sent++;
+	dt->s->d->bytes_sent += sent;
+	ftp_data_reset(dt);
+	dt->result = result;
+	dt->why = why;
+	dt->sent = sent;
+	dt->reporting = 1;
+	evtimer_add(dt->done_ev, &zero);
+}
+
+/* Reported from the loop: the session replies and moves on. */
+static void
+ftp_data_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ftp_data *dt = arg;
+	struct timeval now, d;
+
+	struct ftp_session *s = dt->s;
+
+	dt->reporting = 0;
+	gettimeofday(&now, NULL);
+	timersub(&now, &dt->began, &d);
+	if (ftp_session_xfer_report(s, dt->result, dt->path, dt->sent,
+	    (double)d.tv_sec + (double)d.tv_usec / 1e6, dt->why) == -1)
+		return;
+	ftp_session_resume(s);
+}
+
+/*
+ * Parses PORT's "h1,h2,h3,h4,p1,p2" (each 0-255).  -1 on any other text.
+ */
+int
+ftp_data_parse_port(const char *arg, struct sockaddr_in *sin)
+{
+	unsigned long v[6];
+	char num[4];
+	const char *p = arg;
+	size_t n;
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		n = strspn(p, "0123456789");
+		if (n == 0 || n >= sizeof(num))
+			return -1;
+		memcpy(num, p, n);
+		num[n] = '\0';
+		if (parse_ulong(num, 0, 255, &v[i]) == -1)
+			return -1;
+		p += n;
+		if (i < 5 && *p++ != ',')
+			return -1;
+	}
+	if (*p != '\0')
+		return -1;
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl((uint32_t)(v[0] << 24 | v[1] << 16 |
+	    v[2] << 8 | v[3]));
+	sin->sin_port = htons((unsigned short)(v[4] << 8 | v[5]));
+	return 0;
+}
+
+/*
+ * Parses EPRT's "<d><af><d><addr><d><port><d>" (RFC 2428), d being any
+ * printable delimiter.  -1 EINVAL on bad text, -1 EAFNOSUPPORT for an af
+ * other than 1 (IPv4) or 2 (IPv6).
+ */
+int
+ftp_data_parse_eprt(const char *arg, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	char d, fields[3][64];
+	const char *p, *q;
+	unsigned long port;
+	size_t n;
+	int i;
+
+	d = arg[0];
+	if (d < 33 || d > 126 || (d >= '0' && d <= '9'))
+		goto bad;
+	p = arg + 1;
+	for (i = 0; i < 3; i++) {
+		if ((q = strchr(p, d)) == NULL)
+			goto bad;
+		n = (size_t)(q - p);
+		if (n == 0 || n >= sizeof(fields[i]))
+			goto bad;
+		memcpy(fields[i], p, n);
+		fields[i][n] = '\0';
+		p = q + 1;
+	}
+	if (*p != '\0' || parse_ulong(fields[2], 1, 65535, &port) == -1)
+		goto bad;
+	memset(ss, 0, sizeof(*ss));
+	if (strcmp(fields[0], "1") == 0) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((unsigned short)port);
+		if (inet_pton(AF_INET, fields[1], &sin->sin_addr) != 1)
+			goto bad;
+		*len = sizeof(*sin);
+	} else if (strcmp(fields[0], "2") == 0) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((unsigned short)port);
+		if (inet_pton(AF_INET6, fields[1], &sin6->sin6_addr) != 1)
+			goto bad;
+		*len = sizeof(*sin6);
+	} else {
+		errno = EAFNOSUPPORT;
+		return -1;
+	}
+	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+}

@@ -1,0 +1,241 @@
+/*
+ * clockwork-ftpd: an FTP server on one event loop.  Anonymous users get
+ * --root read-only; every path stays beneath it; data connections go
+ * only to and from the control connection's peer.  The modules: ftp_cmd
+ * (parser, verb table), ftp_session (control connection, commands),
+ * ftp_data (data connections, transfers), ftp_path (confinement) and
+ * ftp_list (listings).
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "cli.h"
+#include "ftp_list.h"
+#include "ftpd.h"
+#include "life.h"
+#include "listen.h"
+#include "log.h"
+#include "numparse.h"
+#include "sdnotify.h"
+#include "server.h"
+
+#define FTPD_DEFAULT_ROOT	"/srv/ftp"
+#define FTPD_STATUS_EVERY	5	/* seconds between STATUS= updates */
+
+enum {
+	OPT_DATA_TIMEOUT = CLI_OPT_DAEMON_FIRST,
+	OPT_IDLE_TIMEOUT,
+	OPT_LOGIN_DELAY,
+	OPT_MAX_PER_IP,
+	OPT_PASV_ADDRESS,
+	OPT_PASV_PORTS,
+};
+
+static const struct server_ops ftpd_ops = {
+	.accepted = ftp_session_accepted,
+	.readable = ftp_session_readable,
+	.stopping = ftp_session_stopping,
+	.closed = ftp_session_closed,
+};
+
+static void	ftpd_status_cb(evutil_socket_t, short, void *);
+static void	ftpd_stop(void *);
+static void	ftpd_pasv_ports(const char *, struct ftpd_config *);
+static void	usage(void) __attribute__((noreturn));
+
+static void
+usage(void)
+{
+	printf("Usage: %s [options]\n"
+	    "Serve a directory over FTP to anonymous users, read-only.\n"
+	    "\n"
+	    "  -r, --root DIR          directory served (default %s)\n"
+	    "      --pasv-ports LO-HI  passive data ports (default: any)\n"
+	    "      --pasv-address IP   IPv4 address shown in PASV replies\n"
+	    "      --max-per-ip N      sessions per client address "
+	    "(default: no limit)\n"
+	    "      --idle-timeout S    close idle sessions (default 300)\n"
+	    "      --data-timeout S    give up on a stalled data connection "
+	    "(default 300)\n"
+	    "      --login-delay S     delay after a failed login "
+	    "(default 1, grows)\n"
+	    CLI_COMMON_HELP
+	    "\nSee clockwork-ftpd(8).\n", cli_progname(), FTPD_DEFAULT_ROOT);
+	exit(EX_OK);
+}
+
+/* --pasv-ports LO-HI, within 1024-65535. */
+static void
+ftpd_pasv_ports(const char *arg, struct ftpd_config *cfg)
+{
+	char lo[8];
+	const char *dash = strchr(arg, '-');
+	unsigned long l, h;
+
+	if (dash == NULL || (size_t)(dash - arg) >= sizeof(lo))
+		goto bad;
+	memcpy(lo, arg, (size_t)(dash - arg));
+	lo[dash - arg] = '\0';
+	if (parse_ulong(lo, 1024, 65535, &l) == -1 ||
+	    parse_ulong(dash + 1, 1024, 65535, &h) == -1 || h < l)
+		goto bad;
+	cfg->pasv_lo = (unsigned)l;
+	cfg->pasv_hi = (unsigned)h;
+	return;
+bad:
+	cli_usage_error("bad --pasv-ports '%s' (LO-HI within 1024-65535)",
+	    arg);
+}
+
+static void
+ftpd_status_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ftpd *d = arg;
+	const struct server_stats *st = server_stats(d->srv);
+
+	sdn_status("%lu sessions, %lu transfers running, %llu files and "
+	    "%llu bytes sent", st->clients, d->transfers, d->files_sent,
+	    d->bytes_sent);
+}
+
+static void
+ftpd_stop(void *arg)
+{
+	struct ftpd *d = arg;
+	struct timeval grace = { 10, 0 };
+
+	event_del(d->status_ev);
+	server_shutdown(d->srv, &grace);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ "data-timeout", required_argument, NULL, OPT_DATA_TIMEOUT },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+		{ "login-delay", required_argument, NULL, OPT_LOGIN_DELAY },
+		{ "max-per-ip",	required_argument, NULL, OPT_MAX_PER_IP },
+		{ "pasv-address", required_argument, NULL, OPT_PASV_ADDRESS },
+		{ "pasv-ports",	required_argument, NULL, OPT_PASV_PORTS },
+		{ "root",	required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct server_limits limits = {
+		.max_output = FTP_CONTROL_MAX_OUTPUT,
+		.max_input = 2 * FTP_LINE_MAX,
+		.busy_reply = "421 Too many users, try again later.\r\n",
+	};
+	struct timeval every = { FTPD_STATUS_EVERY, 0 };
+	struct ftpd d;
+	struct ftpd_config *cfg = &d.cfg;
+	struct cli_common cli;
+	struct listen_set set;
+	char err[512];
+	int ch;
+
+	memset(&d, 0, sizeof(d));
+	cfg->root = FTPD_DEFAULT_ROOT;
+	cfg->idle.tv_sec = 300;
+	cfg->data_timeout.tv_sec = 300;
+	cfg->login_delay.tv_sec = 1;
+	cli_init(&cli, argv[0]);
+	cli_go_style(argc, argv);
+	while ((ch = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "r:",
+	    longopts, NULL)) != -1) {
+		if (cli_common_option(&cli, ch, optarg))
+			continue;
+		switch (ch) {
+		case 'h':
+			usage();
+		case 'r':
+			cfg->root = optarg;
+			break;
+		case OPT_DATA_TIMEOUT:
+			if (parse_seconds(optarg, 0.1, 86400,
+			    &cfg->data_timeout) == -1)
+				cli_usage_error("bad --data-timeout '%s' "
+				    "(0.1-86400 seconds)", optarg);
+			break;
+		case OPT_IDLE_TIMEOUT:
+			if (parse_seconds(optarg, 0.1, 86400, &cfg->idle) == -1)
+				cli_usage_error("bad --idle-timeout '%s' "
+				    "(0.1-86400 seconds)", optarg);
+			break;
+		case OPT_LOGIN_DELAY:
+			if (parse_seconds(optarg, 0, 60,
+			    &cfg->login_delay) == -1)
+				cli_usage_error("bad --login-delay '%s' "
+				    "(0-60 seconds)", optarg);
+			break;
+		case OPT_MAX_PER_IP:
+			if (parse_ulong(optarg, 1, 1000000,
+			    &cfg->max_per_ip) == -1)
+				cli_usage_error("bad --max-per-ip '%s' "
+				    "(1-1000000)", optarg);
+			break;
+		case OPT_PASV_ADDRESS:
+			if (inet_pton(AF_INET, optarg, &cfg->pasv_addr) != 1)
+				cli_usage_error("bad --pasv-address '%s' "
+				    "(an IPv4 address)", optarg);
+			cfg->has_pasv_addr = 1;
+			break;
+		case OPT_PASV_PORTS:
+			ftpd_pasv_ports(optarg, cfg);
+			break;
+		default:
+			cli_usage_hint();
+		}
+	}
+	if (optind < argc)
+		cli_usage_error("unexpected argument '%s'", argv[optind]);
+	log_init(argv[0], cli.verbosity);
+	if ((cfg->rootfd = open(cfg->root, O_PATH | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		fatal(EX_CONFIG, "root %s", cfg->root);
+	limits.max_clients = cli.max_clients;
+	limits.idle = cfg->idle;
+
+	if (listen_open(cli.listen, cli.nlisten, &set, err, sizeof(err)) == -1) {
+		if (cli.nlisten == 0 && errno == EINVAL)
+			cli_usage_error("%s", err);
+		fatalx(EX_UNAVAILABLE, "%s", err);
+	}
+	if ((d.base = life_base_new()) == NULL)
+		fatalx(EX_OSERR, "cannot create the event base");
+	if ((d.srv = server_new(d.base, &set, &ftpd_ops, &limits, &d)) == NULL)
+		fatalx(EX_OSERR, "cannot watch the listening sockets");
+	if ((d.status_ev = event_new(d.base, -1, EV_PERSIST, ftpd_status_cb,
+	    &d)) == NULL || event_add(d.status_ev, &every) == -1)
+		fatalx(EX_OSERR, "cannot create the status timer");
+	if (life_start(d.base, ftpd_stop, &d) == -1)
+		fatalx(EX_OSERR, "cannot watch signals");
+
+	log_info("serving %s on %d socket%s%s, max %lu clients", cfg->root,
+	    set.nfds, set.nfds == 1 ? "" : "s",
+	    set.activated ? " from systemd" : "", cli.max_clients);
+	sdn_ready();
+	sdn_status("0 sessions");
+	if (event_base_dispatch(d.base) == -1)
+		fatalx(EX_SOFTWARE, "event loop failed");
+
+	log_info("stopped");
+	life_end();
+	event_free(d.status_ev);
+	server_free(d.srv);
+	event_base_free(d.base);
+	close(cfg->rootfd);
+	return EX_OK;
+}

@@ -1,0 +1,115 @@
+/* clockwork-ftpd: what the daemon's modules share. */
+#ifndef CLOCKWORK_FTPD_H
+#define CLOCKWORK_FTPD_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <netinet/in.h>
+
+#include "ftp_cmd.h"
+#include "ftp_path.h"
+
+#define FTP_LINE_MAX		(FTP_PATH_MAX + 96)	/* one command line */
+#define FTP_CONTROL_MAX_OUTPUT	(512 * 1024)	/* replies queued: STAT */
+#define FTP_USER_MAX		64
+
+struct conn;
+struct event;
+struct event_base;
+struct ftp_data;
+struct ftp_listing;
+struct server;
+
+struct ftpd_config {
+	const char		*root;
+	int			 rootfd;	/* O_PATH of the root */
+	unsigned long		 max_per_ip;	/* 0: no limit */
+	struct timeval		 idle;		/* control connection */
+	struct timeval		 data_timeout;	/* data connection */
+	struct timeval		 login_delay;	/* after a failed login */
+	unsigned		 pasv_lo;	/* 0: any port */
+	unsigned		 pasv_hi;
+	int			 has_pasv_addr;
+	struct in_addr		 pasv_addr;	/* shown in PASV replies */
+};
+
+struct ftpd {
+	struct event_base	*base;
+	struct server		*srv;
+	struct event		*status_ev;
+	struct ftpd_config	 cfg;
+	unsigned long		 transfers;	/* running now */
+	unsigned long long	 files_sent;
+	unsigned long long	 bytes_sent;
+	unsigned		 pasv_next;	/* rotates through the range */
+};
+
+enum ftp_login {
+	FTP_LOGIN_NONE,
+	FTP_LOGIN_USER,		/* USER given, PASS expected */
+	FTP_LOGIN_DONE,
+};
+
+enum ftp_xfer_result {
+	FTP_XR_OK,
+	FTP_XR_NO_CONN,	/* data connection never came up */
+	FTP_XR_CLOSED,	/* peer went away or refused */
+	FTP_XR_TIMEOUT,
+	FTP_XR_LOCAL,		/* our side: file or memory */
+	FTP_XR_ABORTED,	/* ABOR, QUIT, shutdown */
+};
+
+struct ftp_session {
+	struct ftpd		*d;
+	struct conn		*c;
+	enum ftp_login		 login;
+	int			 anonymous;
+	int			 may_write;
+	char			 user[FTP_USER_MAX];
+	int			 rootfd;	/* the root this session sees */
+	char			 cwd[FTP_PATH_MAX + 1];
+	int			 ascii;		/* TYPE A */
+	unsigned long long	 rest;		/* REST offset for the next RETR */
+	int			 epsv_all;
+	unsigned		 facts;		/* OPTS MLST */
+	int			 discarding;	/* inside an over-long line */
+	int			 paused;	/* not reading commands now */
+	char			*held;		/* command waiting for a transfer */
+	size_t			 heldlen;
+	struct event		*delay_ev;	/* failed-login delay */
+	unsigned		 failures;
+	int			 stopping;	/* close after this transfer */
+	struct ftp_data		*data;
+};
+
+/* ftp_session.c */
+int	ftp_session_accepted(struct conn *);
+void	ftp_session_readable(struct conn *);
+void	ftp_session_stopping(struct conn *);
+void	ftp_session_closed(struct conn *, const char *);
+int	ftp_session_xfer_report(struct ftp_session *, enum ftp_xfer_result,
+	    const char *, unsigned long long, double, const char *);
+void	ftp_session_resume(struct ftp_session *);
+int	ftp_reply(struct ftp_session *, int, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* ftp_data.c */
+int	ftp_data_passive(struct ftp_session *, int, char *, size_t);
+int	ftp_data_active(struct ftp_session *, const struct sockaddr *,
+	    socklen_t);
+int	ftp_data_ready(const struct ftp_session *);
+int	ftp_data_busy(const struct ftp_session *);
+int	ftp_data_send_file(struct ftp_session *, int, off_t, off_t, int,
+	    const char *);
+int	ftp_data_send_listing(struct ftp_session *, struct ftp_listing *,
+	    const char *);
+void	ftp_data_progress(const struct ftp_session *, unsigned long long *,
+	    unsigned long long *);
+void	ftp_data_close(struct ftp_session *);
+int	ftp_data_abort(struct ftp_session *);
+int	ftp_data_parse_port(const char *, struct sockaddr_in *);
+int	ftp_data_parse_eprt(const char *, struct sockaddr_storage *,
+	    socklen_t *);
+
+#endif

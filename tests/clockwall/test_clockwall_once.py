@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""clockwall --once and the command line, against real clockd instances in
+three zones on loopback: names, each zone's correct time, a clock down,
+a silent one, the configured clocks, and usage errors."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import (CLOCKD, CLOCKWALL, ZONES, Daemon, free_port,  # noqa: E402
+                    parse_table, start_clock, zone_skew)
+from taplib import Tap  # noqa: E402
+
+t = Tap()
+
+
+def run(args, timeout=20, env=None, prefix=()):
+    full = dict(os.environ)
+    full.update(env or {})
+    return subprocess.run(list(prefix) + [CLOCKWALL] + args, capture_output=True,
+                          text=True, timeout=timeout, env=full,
+                          stdin=subprocess.DEVNULL)
+
+
+# --- command line ------------------------------------------------------------
+r = run(["--help"])
+t.ok(r.returncode == 0 and "--once" in r.stdout and "NAME=HOST:PORT" in r.stdout
+     and "--config" in r.stdout, "--help exits 0 and shows the usage", r)
+r = run(["--version"])
+t.ok(r.returncode == 0 and r.stdout.startswith("clockwall (clockwork) "),
+     "--version names the program and version", r)
+r = run(["--bogus"])
+t.ok(r.returncode == 64 and "bogus" in r.stderr, "an unknown flag exits 64", r)
+
+for arg, says in [("Tokyo=", "no HOST:PORT"), ("=localhost:8010", "no name"),
+                  ("Tokyo=localhost", "no port"),
+                  ("Tokyo=localhost:", "no port"),
+                  ("Tokyo", "not NAME=HOST:PORT"),
+                  ("Tokyo=localhost:0", "bad port"),
+                  ("Tokyo=localhost:70000", "bad port"),
+                  ("Tokyo=::1:8010", "brackets"),
+                  ("Tokyo=bad host:8010", "bad host")]:
+    r = run(["--once", arg])
+    t.ok(r.returncode == 64 and says in r.stderr and "--help" in r.stderr,
+         "'%s' is a usage error (64) that says '%s'" % (arg, says), r)
+
+r = run(["--once", "--timeout", "0", "Tokyo=localhost:1"])
+t.ok(r.returncode == 64 and "timeout" in r.stderr, "a bad --timeout exits 64", r)
+r = run(["--config", "/tmp", "Tokyo=localhost:1"])
+t.ok(r.returncode == 64, "clocks and --config together exit 64", r)
+
+# An unknown host, resolved with files only in a private network and mount
+# namespace, so that no query leaves the machine.
+nss = tempfile.NamedTemporaryFile("w", prefix="nsswitch-", delete=False)
+nss.write("hosts: files\n")
+nss.close()
+probe = subprocess.run(["unshare", "-m", "-n", "sh", "-c",
+                        "mount --bind %s /etc/nsswitch.conf" % nss.name],
+                       capture_output=True)
+if probe.returncode == 0:
+    r = subprocess.run(
+        ["unshare", "-m", "-n", "sh", "-c",
+         'mount --bind "$0" /etc/nsswitch.conf && exec "$@"', nss.name,
+         CLOCKWALL, "--once", "Nowhere=no-such-host.invalid:8010"],
+        capture_output=True, text=True, timeout=20)
+    t.ok(r.returncode == 64 and "no-such-host.invalid" in r.stderr
+         and "Nowhere" in r.stderr, "an unknown host exits 64 and names it", r)
+else:
+    t.ok(True, "# SKIP no namespaces for the unknown-host case")
+os.unlink(nss.name)
+
+# --- three zones ---------------------------------------------------------------
+clocks = [start_clock(tz) for _, tz in ZONES]
+try:
+    args = ["%s=localhost:%d" % (name, d.port)
+            for (name, _), d in zip(ZONES, clocks)]
+    t0 = time.monotonic()
+    r = run(["--once"] + args)
+    took = time.monotonic() - t0
+    rows = parse_table(r.stdout)
+    t.eq(r.returncode, 0, "--once with three clocks up exits 0")
+    t.eq([n for n, _ in rows], [n for n, _ in ZONES],
+         "--once shows the three names in order")
+    for (name, tz), (_, shown) in zip(ZONES, rows):
+        skew = zone_skew(shown, tz)
+        t.ok(skew is not None and skew <= 2,
+             "%s shows %s's time (%r, off by %s s)" % (name, tz, shown, skew),
+             r.stdout)
+    t.ok(took < 4.5, "--once answers within a few seconds (%.1f s)" % took)
+
+    # IPv4 and IPv6 literals reach the same clocks.
+    r = run(["--once", "V4=127.0.0.1:%d" % clocks[0].port,
+             "V6=[::1]:%d" % clocks[0].port])
+    rows = parse_table(r.stdout)
+    t.ok(r.returncode == 0 and all(zone_skew(s, "Asia/Tokyo") is not None
+                                   and zone_skew(s, "Asia/Tokyo") <= 2
+                                   for _, s in rows),
+         "IPv4 and bracketed IPv6 addresses work", r)
+
+    # --- one clock down ---------------------------------------------------------
+    dead = free_port()
+    t0 = time.monotonic()
+    r = run(["--once"] + args + ["Paris=localhost:%d" % dead])
+    took = time.monotonic() - t0
+    rows = dict(parse_table(r.stdout))
+    t.eq(r.returncode, 69, "one clock down: --once exits 69")
+    t.ok(rows.get("Paris", "").startswith("down"),
+         "the clock that is down is shown down (%r)" % rows.get("Paris"), r.stdout)
+    t.ok("refused" in rows.get("Paris", ""), "and says it refused", r.stdout)
+    t.ok(all(zone_skew(rows.get(n), tz) is not None for n, tz in ZONES),
+         "the others still show their time", r.stdout)
+    t.ok(took < 4.5, "a refusal does not wait for the timeout (%.1f s)" % took)
+
+    # --- a silent clock: accepts, never speaks -----------------------------------
+    quiet = socket.socket()
+    quiet.bind(("127.0.0.1", 0))
+    quiet.listen(8)
+    t0 = time.monotonic()
+    r = run(["--once", "Tokyo=127.0.0.1:%d" % clocks[0].port,
+             "Quiet=127.0.0.1:%d" % quiet.getsockname()[1]])
+    took = time.monotonic() - t0
+    quiet.close()
+    rows = dict(parse_table(r.stdout))
+    t.eq(r.returncode, 69, "a silent clock: --once exits 69")
+    t.ok(rows.get("Quiet", "").startswith("down (silent"),
+         "a clock silent for 3 s is shown silent (%r)" % rows.get("Quiet"),
+         r.stdout)
+    t.ok(2.5 < took < 6, "after about 3 s (%.1f s)" % took)
+
+    # --timeout bounds the wait.
+    quiet = socket.socket()
+    quiet.bind(("127.0.0.1", 0))
+    quiet.listen(8)
+    t0 = time.monotonic()
+    r = run(["--once", "--timeout", "1", "Quiet=127.0.0.1:%d" %
+             quiet.getsockname()[1]])
+    took = time.monotonic() - t0
+    quiet.close()
+    t.ok(r.returncode == 69 and "no answer" in r.stdout and took < 3,
+         "--timeout 1 gives up after a second (%.1f s)" % took, r)
+
+    # --- the clocks configured on this host -------------------------------------
+    conf = tempfile.mkdtemp(prefix="clockwork-conf-")
+    try:
+        for (_, tz), d in zip(ZONES, clocks):
+            with open(os.path.join(conf, "clock@%d.env" % d.port), "w") as f:
+                f.write("# written by the test\nTZ=%s\n" % tz)
+        r = run(["--once", "--config", conf])
+        rows = parse_table(r.stdout)
+        want = sorted(zip(clocks, ZONES), key=lambda p: p[0].port)
+        t.eq(r.returncode, 0, "--config: exit 0 with every clock up")
+        t.eq([n for n, _ in rows], [z[0] for _, z in want],
+             "--config names clocks after their TZ (New York with a space), "
+             "in port order")
+        t.ok(all(zone_skew(s, z[1]) is not None and zone_skew(s, z[1]) <= 2
+                 for (_, s), (_, z) in zip(rows, want)),
+             "--config clocks show their zone's time", r.stdout)
+    finally:
+        shutil.rmtree(conf)
+
+    empty = tempfile.mkdtemp(prefix="clockwork-empty-")
+    r = run(["--once", "--config", empty])
+    os.rmdir(empty)
+    t.ok(r.returncode == 78 and "no clocks" in r.stderr,
+         "an empty config dir exits 78 and says so", r)
+    r = run(["--once", "--config", "/nonexistent/clockwork"])
+    t.ok(r.returncode == 78 and "/nonexistent/clockwork" in r.stderr,
+         "a missing config dir exits 78 and names it", r)
+finally:
+    for d in clocks:
+        d.stop()
+
+# --- a clock started by socket activation, on clockwall's first connect --------
+port = free_port()
+with Daemon([CLOCKD], env={"TZ": "Asia/Tokyo"}, activate=True, port=port) as d:
+    r = run(["--once", "Tokyo=127.0.0.1:%d" % port])
+    rows = parse_table(r.stdout)
+    t.ok(r.returncode == 0 and rows and zone_skew(rows[0][1], "Asia/Tokyo") is
+         not None and zone_skew(rows[0][1], "Asia/Tokyo") <= 2,
+         "a socket-activated clockd answers the wall", r)
+
+t.done()

@@ -116,7 +116,7 @@ static void
 clockd_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct clockd *cd = arg;
-	struct timespec now;
+	struct timespec now, end;
 	struct conn *c, *next;
 	const struct server_stats *st;
 
@@ -137,6 +137,16 @@ clockd_tick_cb(evutil_socket_t fd, short what, void *arg)
 		if (!c->closing)
 			(void)conn_send(c, cd->line, cd->linelen);
 	}
+	clock_gettime(CLOCK_REALTIME, &end);
+	log_debug("tick: woke %ld us after the second, sent in %ld us",
+	    now.tv_nsec / 1000, (long)((end.tv_sec - now.tv_sec) * 1000000 +
+	    (end.tv_nsec - now.tv_nsec) / 1000));
+	/*
+	 * The loop computes its next wait from the time it cached before this
+	 * callback; after thousands of sends that is stale, and the next tick
+	 * would fire late by as much.  Refresh it.
+	 */
+	event_base_update_cache_time(cd->base);
 	if (++cd->ticks % CLOCKD_STATUS_EVERY == 0) {
 		st = server_stats(cd->srv);
 		sdn_status("%lu clients, %llu served, %llu dropped for not "

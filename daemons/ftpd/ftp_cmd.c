@@ -12,6 +12,7 @@
 #include "ftp_cmd.h"
 
 #define TELNET_IAC	255
+#define TELNET_SE	240	/* the lowest Telnet command */
 #define TELNET_WILL	251	/* WILL, WONT, DO, DONT take an option byte */
 #define TELNET_DONT	254
 
@@ -146,8 +147,9 @@ ftp_cmd_parse(char *line, size_t len, char **verbp, char **argp)
 			i++;
 		} else if (p[i + 1] >= TELNET_WILL && p[i + 1] <= TELNET_DONT)
 			i += 2;
-		else
+		else if (p[i + 1] >= TELNET_SE)
 			i++;
+		/* IAC before a plain byte (its DM went urgent): drop IAC. */
 	}
 	p[o] = '\0';
 	/* Leading blanks and stray control bytes (a lone Telnet DM). */

@@ -185,6 +185,12 @@ ftp_path_walk(int rootfd, const char *rel, int flags, mode_t mode)
 		}
 		memcpy(comp, p, len);
 		comp[len] = '\0';
+		if (strcmp(comp, "..") == 0) {
+			/* Never made by ftp_path_resolve; refused anyway. */
+			close(dfd);
+			errno = EACCES;
+			return -1;
+		}
 		fd = openat(dfd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW |
 		    O_CLOEXEC);
 		saved = errno;
@@ -196,6 +202,11 @@ ftp_path_walk(int rootfd, const char *rel, int flags, mode_t mode)
 		}
 		dfd = fd;
 		p = slash + 1;
+	}
+	if (strcmp(p, "..") == 0) {
+		close(dfd);
+		errno = EACCES;
+		return -1;
 	}
 	fd = openat(dfd, p, flags | O_NOFOLLOW | O_CLOEXEC |
 	    ((flags & O_PATH) ? 0 : O_NOCTTY), mode);

@@ -3,6 +3,7 @@ real daemons started on loopback (directly or through systemd's socket
 activation) and stopped by PID."""
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -49,10 +50,19 @@ class Tap:
 
 
 def free_port(host="127.0.0.1"):
-    """A TCP port nobody listens on right now."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    """A TCP port nobody listens on right now, below the ephemeral range
+    (32768-60999), so that outgoing connections of other tests cannot take
+    it between this check and the daemon's bind."""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(200):
+        port = random.randint(20000, 32000)
+        with socket.socket(fam) as s:
+            try:
+                s.bind((host, port))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no free port found")
 
 
 def wait_port(port, host="127.0.0.1", timeout=10.0):

@@ -10,7 +10,7 @@ cleanup() { for p in $pids; do kill "$p" 2>/dev/null; done; }
 trap cleanup EXIT INT TERM
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { python3 -c 'import sys; sys.path.insert(0, "'"$top_srcdir"'/tests"); import taplib; print(taplib.free_port())'; }
 wait_port() {
 	i=0
 	while [ $i -lt 100 ]; do

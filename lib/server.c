@@ -50,6 +50,7 @@ static void	server_maybe_done(struct server *);
 static void	server_refuse(struct server *, evutil_socket_t,
 		    struct sockaddr *);
 static void	conn_read_cb(struct bufferevent *, void *);
+static int	conn_buffered_setup(struct conn *, evutil_socket_t);
 static int	conn_lean_setup(struct conn *, evutil_socket_t);
 static void	conn_lean_read_cb(evutil_socket_t, short, void *);
 static void	conn_lean_write_cb(evutil_socket_t, short, void *);
@@ -229,24 +230,9 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	if (srv->limits.sndbuf > 0)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &srv->limits.sndbuf,
 		    sizeof(srv->limits.sndbuf));
-	if (srv->limits.lean) {
-		if (conn_lean_setup(c, fd) == -1) {
-			log_warnx("accept: cannot watch the client socket");
-			close(fd);
-			free(c);
-			return;
-		}
-		TAILQ_INSERT_TAIL(&srv->conns, c, entry);
-		srv->stats.clients++;
-		srv->stats.accepted++;
-		log_peer(LOG_INFO, &c->peer.sa, "connected");
-		if (srv->ops->accepted != NULL && srv->ops->accepted(c) == -1)
-			conn_close(c, "refused by the daemon");
-		return;
-	}
-	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		log_warnx("accept: cannot allocate a bufferevent");
+	if (srv->limits.lean ? conn_lean_setup(c, fd) == -1 :
+	    conn_buffered_setup(c, fd) == -1) {
+		log_warnx("accept: cannot watch the client socket");
 		close(fd);
 		free(c);
 		return;
@@ -254,6 +240,24 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	srv->stats.clients++;
 	srv->stats.accepted++;
+	log_peer(LOG_INFO, &c->peer.sa, "connected");
+	if (srv->ops->accepted != NULL && srv->ops->accepted(c) == -1) {
+		conn_close(c, "refused by the daemon");
+		return;
+	}
+	if (c->bev != NULL && bufferevent_enable(c->bev, EV_READ) == -1)
+		conn_close(c, "cannot watch the socket");
+}
+
+/* A bufferevent with the server's limits; reading starts once accepted. */
+static int
+conn_buffered_setup(struct conn *c, evutil_socket_t fd)
+{
+	struct server *srv = c->srv;
+
+	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL)
+		return -1;
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
 	if (srv->limits.max_input != 0)
@@ -261,13 +265,7 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		    srv->limits.max_input);
 	if (srv->limits.idle.tv_sec != 0 || srv->limits.idle.tv_usec != 0)
 		bufferevent_set_timeouts(c->bev, &srv->limits.idle, NULL);
-	log_peer(LOG_INFO, &c->peer.sa, "connected");
-	if (srv->ops->accepted != NULL && srv->ops->accepted(c) == -1) {
-		conn_close(c, "refused by the daemon");
-		return;
-	}
-	if (bufferevent_enable(c->bev, EV_READ) == -1)
-		conn_close(c, "cannot watch the socket");
+	return 0;
 }
 
 static void

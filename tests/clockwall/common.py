@@ -8,7 +8,7 @@ import sys
 import zoneinfo
 
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
-from taplib import Daemon, binary, free_port  # noqa: E402,F401
+from taplib import Daemon, binary, free_port, wait_port  # noqa: E402,F401
 
 CLOCKD = "daemons/clockd/clockd"
 CLOCKWALL = binary("clients/clockwall/clockwall")
@@ -20,7 +20,17 @@ TIME = re.compile(r"^\d\d:\d\d:\d\d$")
 def start_clock(tz, port=None):
     """A clockd in zone tz on a free port (all addresses, v4 and v6)."""
     port = port or free_port()
-    return Daemon([CLOCKD, "-q", "-p", str(port)], env={"TZ": tz}, port=port)
+    d = Daemon([CLOCKD, "-q", "-p", str(port)], env={"TZ": tz}, port=port)
+    # A loaded machine (or a sanitizer build) can be slow to start one.
+    if not wait_port(port, timeout=30):
+        print("# clockd for %s on port %d is not listening (alive: %s): %s"
+              % (tz, port, d.alive(), d.output().strip()), flush=True)
+    return d
+
+
+def listening(daemons):
+    """True when every daemon accepts connections."""
+    return all(d.alive() and wait_port(d.port, timeout=10) for d in daemons)
 
 
 def zone_skew(shown, tz):

@@ -13,7 +13,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (CLOCKD, CLOCKWALL, ZONES, Daemon, free_port,  # noqa: E402
-                    parse_table, start_clock, zone_skew)
+                    listening, parse_table, start_clock, zone_skew)
 from taplib import Tap  # noqa: E402
 
 t = Tap()
@@ -76,6 +76,7 @@ os.unlink(nss.name)
 
 # --- three zones ---------------------------------------------------------------
 clocks = [start_clock(tz) for _, tz in ZONES]
+t.ok(listening(clocks), "three clockd (Tokyo, New York, London) listen")
 try:
     args = ["%s=localhost:%d" % (name, d.port)
             for (name, _), d in zip(ZONES, clocks)]

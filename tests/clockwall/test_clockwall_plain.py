@@ -13,7 +13,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import CLOCKWALL, ZONES, parse_table, start_clock, zone_skew  # noqa: E402
+from common import (CLOCKWALL, ZONES, listening, parse_table,  # noqa: E402
+                    start_clock, zone_skew)
 from taplib import Tap  # noqa: E402
 
 t = Tap()
@@ -75,6 +76,7 @@ def is_time(name, text):
 
 
 clocks = [start_clock(tz) for _, tz in ZONES]
+t.ok(listening(clocks), "three clockd (Tokyo, New York, London) listen")
 wall = None
 try:
     names = [n for n, _ in ZONES]

@@ -14,7 +14,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import CLOCKWALL, ZONES, start_clock, zone_skew  # noqa: E402
+from common import (CLOCKWALL, ZONES, listening, start_clock,  # noqa: E402
+                    zone_skew)
 from taplib import Tap  # noqa: E402
 
 t = Tap()
@@ -100,6 +101,7 @@ def restored(tag, stty_file):
 
 
 clocks = [start_clock(tz) for _, tz in ZONES]
+t.ok(listening(clocks), "three clockd (Tokyo, New York, London) listen")
 try:
     args = [shlex.quote("%s=localhost:%d" % (n, d.port))
             for (n, _), d in zip(ZONES, clocks)]

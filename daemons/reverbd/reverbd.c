@@ -76,6 +76,7 @@ struct reverbd {
 	char			*out;		/* one echo being formatted */
 	size_t			 outcap;
 	unsigned long long	 pending;	/* lines in flight, all clients */
+	unsigned long long	 owed;		/* their echoes still to send */
 	unsigned long long	 peak;
 	unsigned long long	 lines;
 };
@@ -109,6 +110,7 @@ static int	reverb_send(struct conn *, const char *, size_t,
 static void	reverb_arm(struct reverb_conn *, uint64_t);
 static void	reverb_finish(struct conn *, const char *);
 static uint64_t	reverb_now(void);
+static size_t	reverb_plain_owed(const struct reverb_conn *);
 static void	reverbd_stop(void *);
 static void	usage(void) __attribute__((noreturn));
 
@@ -160,6 +162,18 @@ reverb_now(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* Lines of rc still owed their plain echo (for the counters only). */
+static size_t
+reverb_plain_owed(const struct reverb_conn *rc)
+{
+	const struct echo *e;
+	size_t n = 0;
+
+	for (e = rc->q.plain; e != NULL; e = STAILQ_NEXT(e, entry))
+		n++;
+	return n;
+}
+
 static int
 reverb_accepted(struct conn *c)
 {
@@ -188,6 +202,7 @@ reverb_closed(struct conn *c, const char *why)
 	evtimer_del(&rc->echo_ev);
 	evtimer_del(&rc->idle_ev);
 	rd.pending -= rc->q.count;
+	rd.owed -= rc->q.count + reverb_plain_owed(rc);
 	echoq_clear(&rc->q);
 	free(rc);
 	c->data = NULL;
@@ -301,6 +316,7 @@ reverb_line(struct conn *c, const char *line, size_t len, uint64_t now)
 		return -1;
 	}
 	rd.lines++;
+	rd.owed += 2;
 	if (++rd.pending > rd.peak)
 		rd.peak = rd.pending;
 	if (was_empty)
@@ -375,6 +391,7 @@ reverb_echo_cb(evutil_socket_t fd, short what, void *arg)
 		which = e->stage == ECHO_PLAIN ? REVERB_PLAIN : REVERB_LOWER;
 		if (which == REVERB_LOWER)
 			rd.pending--;
+		rd.owed--;
 		/* The text leaves the queue, which conn_send may free. */
 		len = e->len;
 		memcpy(rd.line, e->line, len);
@@ -427,9 +444,9 @@ reverb_status_cb(evutil_socket_t fd, short what, void *arg)
 {
 	const struct server_stats *st = server_stats(rd.srv);
 
-	sdn_status("%lu clients, %llu echoes pending (peak %llu), %llu lines, "
-	    "%llu bytes sent, %llu dropped", st->clients, rd.pending, rd.peak,
-	    rd.lines, st->bytes_out, st->dropped);
+	sdn_status("%lu clients, %llu lines in flight (peak %llu), %llu echoes "
+	    "owed, %llu lines, %llu bytes sent, %llu dropped", st->clients,
+	    rd.pending, rd.peak, rd.owed, rd.lines, st->bytes_out, st->dropped);
 }
 
 /* SIGTERM: owed echoes still go out, within a bounded grace period. */

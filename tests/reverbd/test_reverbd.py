@@ -177,6 +177,7 @@ with d:
     data, eof = read_all(s, 3)
     t.ok(data == b"" and eof is not None, "EOF with nothing owed closes at once")
     s.close()
+    t.eq(d.stop(), 0, "the daemon exits 0 (no leak under LeakSanitizer)")
 
     # IPv6, Go-style flag.
 port, d = serve(["-d", str(DELAY)], port_flag="-port")
@@ -226,6 +227,7 @@ with d:
     t.ok("idle timeout" in d.output(), "the close is logged", d.output())
     s.close()
     quiet.close()
+    t.eq(d.stop(), 0, "the daemon exits 0")
 
 # --- stop --------------------------------------------------------------------------
 port, d = serve(["-d", str(DELAY)])

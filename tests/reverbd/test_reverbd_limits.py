@@ -113,6 +113,7 @@ with d:
     t.ok(is_closed(big, 5), "its connection is closed")
     big.close()
     served_normally(port, "after the 1 MiB line")
+    t.eq(d.stop(), 0, "the daemon exits 0 (no leak under LeakSanitizer)")
 
     # A line of exactly --max-line bytes passes, CRLF or not; one more drops.
 port, d = serve(["-d", "0.05", "--max-line", "10"])
@@ -125,6 +126,7 @@ with d:
     s.sendall(b"abcdefghijk\n")
     t.ok(is_closed(s, 5), "--max-line 10: an 11-byte line drops the client")
     s.close()
+    t.eq(d.stop(), 0, "the daemon exits 0")
 
 # --- a client that sends but never reads ---------------------------------------
 port, d = serve(["-d", str(DELAY)])
@@ -148,6 +150,7 @@ with d:
     lazy.close()
     served_normally(port, "after the client that did not read")
     t.ok(d.alive(), "the daemon is still running")
+    t.eq(d.stop(), 0, "and exits 0")
 
 # --- the bound on lines in flight slows a sender down, loses nothing ------------
 port, d = serve(["-d", "0.05", "--max-pending", "4"])
@@ -164,6 +167,7 @@ with d:
          "and every echo is right")
     t.ok("dropped" not in d.output(), "nobody is dropped for it")
     s.close()
+    t.eq(d.stop(), 0, "the daemon exits 0")
 
 # --- 100 clients x 10 lines ------------------------------------------------------
 port, d = serve(["-q", "-d", str(DELAY)])

@@ -122,10 +122,10 @@ ftp_list_long(char *buf, size_t cap, const char *name, const struct stat *st,
 	ftp_list_mode(st->st_mode, mode);
 	if (localtime_r(&t, &tm) == NULL)
 		memset(&tm, 0, sizeof(tm));
-	if (t > now + 3600 || now - t > FTP_LIST_SIX_MONTHS)
-		n = snprintf(when, sizeof(when), "%s %2d  %4d",
+	if (t > now + 3600 || t < now - FTP_LIST_SIX_MONTHS)
+		n = snprintf(when, sizeof(when), "%s %2d  %4lld",
 		    ftp_list_months[tm.tm_mon % 12], tm.tm_mday,
-		    tm.tm_year + 1900);
+		    (long long)tm.tm_year + 1900);
 	else
 		n = snprintf(when, sizeof(when), "%s %2d %02d:%02d",
 		    ftp_list_months[tm.tm_mon % 12], tm.tm_mday, tm.tm_hour,
@@ -152,7 +152,8 @@ ftp_list_time(char *buf, size_t cap, time_t t)
 
 	if (gmtime_r(&t, &tm) == NULL)
 		return -1;
-	n = snprintf(buf, cap, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900,
+	n = snprintf(buf, cap, "%04lld%02d%02d%02d%02d%02d",
+	    (long long)tm.tm_year + 1900,
 	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	if (n < 0 || (size_t)n >= cap)
 		return -1;

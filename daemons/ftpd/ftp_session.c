@@ -652,14 +652,20 @@ static int
 ftp_cmd_cwd(struct ftp_session *s, char *arg)
 {
 	char path[FTP_PATH_MAX + 1];
-	int fd;
+	int fd, sub, err;
 
 	if (ftp_resolve(s, arg, path) == -1)
 		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, errno);
 	fd = ftp_path_open(s->rootfd, path, O_PATH | O_DIRECTORY, 0);
 	if (fd == -1)
 		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, errno);
+	/* Looking up "." in it needs the search right a cd needs. */
+	sub = openat(fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	err = errno;
 	close(fd);
+	if (sub == -1)
+		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, err);
+	close(sub);
 	strcpy(s->cwd, path);
 	return ftp_reply(s, FTP_FILE_OK, "Directory successfully changed.");
 }

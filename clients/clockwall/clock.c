@@ -76,7 +76,8 @@ clock_new(struct event_base *base, const struct spec *sp, struct addrinfo *ai,
 	c->backoff_ms = CLOCK_BACKOFF_FIRST_MS;
 	c->changed = changed;
 	c->arg = arg;
-	c->state = CLOCK_DOWN;
+	/* About to start: not down, or --once would count it as settled. */
+	c->state = CLOCK_CONNECTING;
 	return c;
 }
 

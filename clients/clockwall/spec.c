@@ -204,8 +204,9 @@ spec_read_file(int dirfd, const char *name, char *buf, size_t cap)
 	size_t len = 0;
 	int fd;
 
-	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
-	    O_NONBLOCK)) == -1)
+	/* Symlinks are followed, as systemd does; a FIFO cannot block us. */
+	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) ==
+	    -1)
 		return -1;
 	while (len < cap - 1) {
 		n = read(fd, buf + len, cap - 1 - len);

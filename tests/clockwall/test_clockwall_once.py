@@ -117,6 +117,14 @@ try:
          "the others still show their time", r.stdout)
     t.ok(took < 4.5, "a refusal does not wait for the timeout (%.1f s)" % took)
 
+    # The same with the clock that is down first: the others are waited for.
+    r = run(["--once", "Paris=localhost:%d" % dead] + args)
+    rows = dict(parse_table(r.stdout))
+    t.ok(r.returncode == 69 and rows.get("Paris", "").startswith("down") and
+         all(zone_skew(rows.get(n), tz) is not None for n, tz in ZONES),
+         "a clock down first does not end --once before the others answer",
+         r)
+
     # --- a silent clock: accepts, never speaks -----------------------------------
     quiet = socket.socket()
     quiet.bind(("127.0.0.1", 0))

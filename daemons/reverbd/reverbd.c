@@ -75,6 +75,7 @@ struct reverbd {
 	size_t			 linecap;
 	char			*out;		/* one echo being formatted */
 	size_t			 outcap;
+	char			 too_long[64];	/* why such a client goes */
 	unsigned long long	 pending;	/* lines in flight, all clients */
 	unsigned long long	 owed;		/* their echoes still to send */
 	unsigned long long	 peak;
@@ -261,7 +262,7 @@ reverb_input(struct conn *c, uint64_t now)
 		case LINE_OK:
 			break;
 		case LINE_TOO_LONG:
-			conn_drop(c, "line too long (--max-line)");
+			conn_drop(c, rd.too_long);
 			return -1;
 		case LINE_NONE:
 			if (!rc->eof || evbuffer_get_length(in) == 0)
@@ -278,7 +279,7 @@ reverb_input(struct conn *c, uint64_t now)
 		}
 		/* A CR dropped, at most max_line is left. */
 		if (len > rd.max_line) {
-			conn_drop(c, "line too long (--max-line)");
+			conn_drop(c, rd.too_long);
 			return -1;
 		}
 		if (reverb_line(c, rd.line, len, now) == -1)
@@ -489,7 +490,7 @@ main(int argc, char **argv)
 	struct listen_set set;
 	unsigned long n;
 	char err[512];
-	int ch;
+	int ch, ret;
 
 	rd.max_line = REVERBD_MAX_LINE;
 	rd.max_pending = REVERBD_MAX_PENDING;
@@ -543,6 +544,10 @@ main(int argc, char **argv)
 	/* A line, a CR and the NUL line_read adds. */
 	rd.linecap = rd.max_line + 2;
 	rd.outcap = 3 + CASEMAP_BOUND(rd.max_line);
+	ret = snprintf(rd.too_long, sizeof(rd.too_long), "line longer than "
+	    "%zu bytes (--max-line)", rd.max_line);
+	if (ret < 0 || (size_t)ret >= sizeof(rd.too_long))
+		fatalx(EX_SOFTWARE, "snprintf");
 	rd.pending_bytes = REVERBD_PENDING_BYTES;
 	if (rd.pending_bytes < rd.max_line)
 		rd.pending_bytes = rd.max_line;

@@ -41,7 +41,7 @@ def echoes(line):
             b"\t " + line.lower() + b"\n"]
 
 
-def served_normally(port, label):
+def served_normally(port, label, delay=DELAY):
     """A fresh client gets its three echoes, on time."""
     s = connect(port)
     t0 = time.monotonic()
@@ -50,7 +50,7 @@ def served_normally(port, label):
     s.close()
     at = [w - t0 for w, _ in got]
     t.ok([l for _, l in got] == echoes(b"Still Here") and at[0] < TOL and
-         abs(at[2] - 2 * DELAY) < 2 * TOL,
+         abs(at[2] - 2 * delay) < 2 * TOL,
          "%s: another client is served normally" % label,
          (got, ["%.3f" % a for a in at]))
 
@@ -103,9 +103,9 @@ with d:
     th.start()
     served_normally(port, "during a 1 MiB line")
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and "too long" not in d.output():
+    while time.monotonic() < deadline and "line longer" not in d.output():
         time.sleep(0.05)
-    t.ok("dropped: line too long" in d.output(),
+    t.ok("dropped: line longer than 4096 bytes" in d.output(),
          "a 1 MiB line without newline: the client is dropped, and the log "
          "says why", d.output()[-600:])
     stop.set()
@@ -124,7 +124,8 @@ with d:
     t.eq(sorted(got), sorted(echoes(b"abcdefghij") + echoes(b"ABCDEFGHIJ")),
          "--max-line 10: a 10-byte line passes, with CRLF or LF")
     s.sendall(b"abcdefghijk\n")
-    t.ok(is_closed(s, 5), "--max-line 10: an 11-byte line drops the client")
+    t.ok(is_closed(s, 5) and "line longer than 10 bytes" in d.output(),
+         "--max-line 10: an 11-byte line drops the client", d.output())
     s.close()
     t.eq(d.stop(), 0, "the daemon exits 0")
 
@@ -151,6 +152,27 @@ with d:
     served_normally(port, "after the client that did not read")
     t.ok(d.alive(), "the daemon is still running")
     t.eq(d.stop(), 0, "and exits 0")
+
+# --- a client that half-closes and then does not read its echoes --------------
+port, d = serve(["-d", "0.05", "--idle-timeout", "1", "--max-pending", "100"])
+with d:
+    lazy = socket.socket()
+    lazy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    lazy.connect(("127.0.0.1", port))
+    # About 135 KB of echoes: more than the kernel buffers, so that some
+    # wait in reverbd after its last echo (dropped after the idle timeout).
+    lazy.sendall(b"".join(b"%04d" % i + b"z" * 1500 + b"\n" for i in range(30)))
+    lazy.shutdown(socket.SHUT_WR)
+    t0 = time.monotonic()
+    deadline = t0 + 10
+    while time.monotonic() < deadline and "dropped" not in d.output():
+        time.sleep(0.05)
+    t.ok("dropped" in d.output() and time.monotonic() - t0 < 5,
+         "a half-closed client that does not read its echoes is dropped "
+         "(%.1f s)" % (time.monotonic() - t0), d.output()[-600:])
+    lazy.close()
+    served_normally(port, "after it", delay=0.05)
+    t.eq(d.stop(), 0, "the daemon exits 0")
 
 # --- the bound on lines in flight slows a sender down, loses nothing ------------
 port, d = serve(["-d", "0.05", "--max-pending", "4"])

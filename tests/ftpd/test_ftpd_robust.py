@@ -50,7 +50,8 @@ tree.write("pub/64m.bin", huge)
 want = hashlib.sha256(huge).hexdigest()
 del huge
 try:
-    with start(tree, "--data-timeout", "1.5", "--max-clients", "400") as d:
+    with start(tree, "--max-clients", "400") as d, \
+            start(tree, "--data-timeout", "1.5") as d2:
         time.sleep(0.2)
         fds0 = nfds(d.pid)
         rss0 = rss_kib(d.pid)
@@ -69,7 +70,14 @@ try:
         t.ok(r.startswith("500 "), "a 10 MiB line: one 500", r[:80])
         t.ok(read_reply(s).startswith("257 "), "then PWD is answered")
         grew = rss_kib(d.pid) - rss0
-        t.ok(grew < 4096, "memory did not grow with the line (%d KiB)" % grew)
+        with open("/proc/%d/maps" % d.pid) as m:
+            asan = "libasan" in m.read()
+        if asan:
+            # ASan's quarantine keeps freed buffers: RSS says nothing.
+            t.ok(True, "# SKIP memory growth under ASan (%d KiB)" % grew)
+        else:
+            t.ok(grew < 4096, "memory did not grow with the line "
+                 "(%d KiB)" % grew)
         s.close()
 
         # Binary junk, read by a client that keeps up.
@@ -155,8 +163,9 @@ try:
             th.join(120)
         el = time.monotonic() - t0
         good = sum(1 for r in results if r == want)
-        t.eq(good, 50, "50 parallel 64 MiB downloads, all checksums right "
-             "(%.1f s, %.0f MiB/s)" % (el, 50 * 64 / el))
+        t.ok(good == 50, "50 parallel 64 MiB downloads, all checksums right "
+             "(%.1f s, %.0f MiB/s)" % (el, 50 * 64 / el),
+             [r for r in results if r != want])
 
         # A client vanishing mid-transfer (RST on both connections).
         f = login(d)
@@ -167,7 +176,7 @@ try:
                           struct.pack("ii", 1, 0))
             so.close()
         # A client that stops reading: 426 after --data-timeout.
-        f = login(d)
+        f = login(d2)
         ds = f.transfercmd("RETR pub/64m.bin")
         t0 = time.monotonic()
         f.sock.settimeout(20)
@@ -198,7 +207,7 @@ try:
         while time.monotonic() < deadline and nfds(d.pid) > fds0:
             time.sleep(0.1)
         t.eq(nfds(d.pid), fds0, "no descriptor left behind")
-        t.ok(d.alive(), "the daemon is alive")
+        t.ok(d.alive() and d2.alive(), "the daemons are alive")
         t.eq(d.stop(), 0, "SIGTERM: exit 0")
 finally:
     tree.cleanup()

@@ -7,14 +7,15 @@ import ftplib
 import hashlib
 import os
 import signal
+import subprocess
 import socket
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ftptest import Tree, start, login, cmd, retr, raw, read_reply  # noqa
+from ftptest import FTPD, Tree, start, login, cmd, retr, raw, read_reply  # noqa
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
-from taplib import Tap  # noqa: E402
+from taplib import Tap, binary  # noqa: E402
 
 t = Tap()
 tree = Tree(big=24 * 1024 * 1024)
@@ -251,6 +252,42 @@ try:
         s.close()
         for s in socks:
             s.close()
+
+    # --pasv-ports, --pasv-address, --max-clients.
+    import random as _r
+    lo = _r.randrange(20000, 60000)
+    with start(tree, "--pasv-ports", "%d-%d" % (lo, lo + 1),
+               "--pasv-address", "192.0.2.7", "--max-clients", "3") as d:
+        f = login(d)
+        r = cmd(f, "PASV")
+        t.ok(r.startswith("227 ") and "(192,0,2,7," in r,
+             "--pasv-address shown in PASV", r)
+        nums = r[r.index("(") + 1:r.index(")")].split(",")
+        port = int(nums[4]) * 256 + int(nums[5])
+        t.ok(lo <= port <= lo + 1, "PASV port within --pasv-ports", r)
+        r = cmd(f, "EPSV")
+        port = int(r.split("|||")[1].split("|")[0])
+        t.ok(lo <= port <= lo + 1, "EPSV port within --pasv-ports", r)
+        r, data = retr(f, "hello.txt")
+        t.ok(data == b"hello\n", "EPSV download on a --pasv-ports port")
+        g = login(d)
+        h = login(d, user=None)
+        s = socket.create_connection(("127.0.0.1", d.ftp_port), timeout=10)
+        s.settimeout(10)
+        t.ok(s.recv(200).startswith(b"421 "), "--max-clients 3: the 4th "
+             "is told 421")
+        s.close()
+        for x in (f, g):
+            x.quit()
+        h.close()
+        r = subprocess.run([binary(FTPD), "--pasv-ports", "80-90"],
+                           capture_output=True)
+        t.eq(r.returncode, 64, "--pasv-ports below 1024: exit 64")
+        r = subprocess.run([binary(FTPD), "-r", "/nonexistent", "-p", "1"],
+                           capture_output=True)
+        t.eq(r.returncode, 78, "a root that does not exist: exit 78")
+        r = subprocess.run([binary(FTPD), "--help"], capture_output=True)
+        t.ok(r.returncode == 0 and b"--pasv-ports" in r.stdout, "--help")
 
     # IPv6, EPSV and EPRT over ::1.
     try:

@@ -155,6 +155,7 @@ static void
 wall_changed_cb(struct clock *c, void *arg)
 {
 	struct wall *w = arg;
+	struct timeval tick = { 0, WALL_UI_TICK_MS * 1000 };
 	size_t i;
 
 	if (w->once) {
@@ -171,6 +172,9 @@ wall_changed_cb(struct clock *c, void *arg)
 		return;
 	}
 	wall_redraw_soon(w);
+	if (c->state != CLOCK_UP && !event_pending(w->ui_ev, EV_TIMEOUT,
+	    NULL))
+		event_add(w->ui_ev, &tick);
 }
 
 /* --once ran out of time: what has not answered by now is down. */
@@ -185,7 +189,10 @@ wall_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(w->base, NULL);
 }
 
-/* The spinner turns; retry countdowns are redrawn twice a second. */
+/*
+ * The spinner turns; retry countdowns are redrawn twice a second.  With
+ * every clock up the timer stops: the lines themselves redraw the wall.
+ */
 static void
 wall_ui_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -203,6 +210,8 @@ wall_ui_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (spinning || (down && w->ticks % 5 == 0))
 		wall_redraw_soon(w);
+	if (!spinning && !down)
+		event_del(w->ui_ev);
 }
 
 /* Keys on the live view: q quits, r retries now, Ctrl-L redraws. */

@@ -272,6 +272,7 @@ view_draw(struct view *v, struct clock **clocks, size_t n)
 	unsigned row = 1;
 	char title[128], state[VIEW_STATE_MAX];
 	const char *sgr, *t;
+	struct clock *c;
 
 	if (!v->active)
 		return 0;
@@ -318,8 +319,7 @@ view_draw(struct view *v, struct clock **clocks, size_t n)
 	if (row + n - 1 > v->rows)
 		shown = v->rows >= row ? v->rows - row : 0;
 	for (i = 0; i < shown; i++) {
-		struct clock *c = clocks[i];
-
+		c = clocks[i];
 		evbuffer_add_printf(v->out, "\033[%u;1H", row++);
 		left = v->cols;
 		sgr = c->state == CLOCK_UP ? SGR_UP : c->state ==

@@ -14,8 +14,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (CLOCKWALL, ZONES, listening, start_clock,  # noqa: E402
-                    zone_skew)
+from common import (CLOCKWALL, ZONES, free_port, listening,  # noqa: E402
+                    start_clock, zone_skew)
 from taplib import Tap  # noqa: E402
 
 t = Tap()
@@ -102,9 +102,13 @@ def restored(tag, stty_file):
 
 clocks = [start_clock(tz) for _, tz in ZONES]
 t.ok(listening(clocks), "three clockd (Tokyo, New York, London) listen")
+paris = None
 try:
+    # Paris has no clockd yet: it is down from the start.
+    paris_port = free_port()
     args = [shlex.quote("%s=localhost:%d" % (n, d.port))
             for (n, _), d in zip(ZONES, clocks)]
+    args.append("Paris=localhost:%d" % paris_port)
     r = tmux("-f", "/dev/null", "new-session", "-d", "-s", "wall", "-x", "80",
              "-y", "24", "/bin/sh")
     if r.returncode != 0:
@@ -119,7 +123,10 @@ try:
     shot = screen()
     t.ok(up, "the live view shows every clock up", shot)
     r1 = rows(shot)
-    t.eq(sorted(r1), sorted(n for n, _ in ZONES), "all three names are shown")
+    t.eq(sorted(r1), sorted([n for n, _ in ZONES] + ["Paris"]),
+         "all four names are shown")
+    t.ok(r1.get("Paris", ("", ""))[1].startswith("down (refused)"),
+         "a clock with no server is shown down", shot)
     for name, tz in ZONES:
         skew = zone_skew(r1.get(name, ("",))[0], tz)
         t.ok(skew is not None and skew <= 2, "%s shows %s's time (off by %s s)"
@@ -138,7 +145,7 @@ try:
     t.ok(re.search(r"\x1b\[[0-9;]*32m", screen(True)) is not None,
          "times are in colour on a colour terminal")
     lines = screen().splitlines()
-    t.ok(lines and "clockwall: 3 clocks, 3 up, 0 down" in lines[0]
+    t.ok(lines and "clockwall: 4 clocks, 3 up, 1 down" in lines[0]
          and "q quit" in lines[0], "the title counts the clocks", lines[:1])
     t.ok(len(lines) >= 3 and "NAME" in lines[2] and "TIME" in lines[2],
          "a header names the columns", lines[:4])
@@ -176,9 +183,21 @@ try:
     shot = screen()
     t.ok(ok and all(len(x) <= 60 for x in shot.splitlines()),
          "a resize redraws the view at the new width", shot)
-    t.ok(sorted(rows(shot)) == sorted(n for n, _ in ZONES),
+    t.ok(sorted(rows(shot)) == sorted([n for n, _ in ZONES] + ["Paris"]),
          "every clock still shown after the resize", shot)
     tmux("resize-window", "-t", "wall", "-x", "80", "-y", "24")
+
+    # The back-off has grown to 8 s for Paris; r retries at once.
+    waiting = poll(lambda: rows(screen()).get("Paris", ("", ""))[1]
+                   .endswith("retry in 8s"), 15)
+    t.ok(waiting, "retries back off up to 8 s", screen())
+    paris = start_clock("Europe/Paris", paris_port)
+    pressed = time.monotonic()
+    tmux("send-keys", "-t", "wall", "r")
+    up = poll(lambda: rows(screen()).get("Paris", ("", ""))[1] == "up", 10)
+    t.ok(up and time.monotonic() - pressed < 5,
+         "r retries at once: Paris up %.1f s later, before its 7-8 s wait"
+         % (time.monotonic() - pressed), screen())
 
     # q ends it and gives the terminal back as it was.
     tmux("send-keys", "-t", "wall", "q")
@@ -210,7 +229,7 @@ try:
     t.eq(modes, read(before), "SIGTERM: the terminal modes are restored")
 finally:
     tmux("kill-server")
-    for d in clocks:
+    for d in clocks + ([paris] if paris else []):
         d.stop()
     shutil.rmtree(tmp, ignore_errors=True)
 

@@ -61,6 +61,8 @@ static void	wall_quit(struct wall *, int);
 static void	wall_redraw_soon(struct wall *);
 static int	wall_signal(struct wall *, int);
 static size_t	wall_specs(int, char **, const char *, int, struct spec *);
+static void	wall_clocks(struct wall *, const struct spec *, size_t, int);
+static void	wall_events(struct wall *, int);
 static void	wall_free(struct wall *);
 
 static void
@@ -313,6 +315,64 @@ wall_free(struct wall *w)
 	event_base_free(w->base);
 }
 
+/*
+ * Resolves every clock's host, once, before the loop: an unknown host is
+ * a usage error (64), a resolver that cannot answer now is 69.
+ */
+static void
+wall_clocks(struct wall *w, const struct spec *specs, size_t n, int utf8)
+{
+	struct addrinfo *ai;
+	char err[512];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		switch (spec_resolve(&specs[i], &ai, err, sizeof(err))) {
+		case SPEC_RESOLVED:
+			break;
+		case SPEC_UNKNOWN_HOST:
+			cli_usage_error("%s", err);
+		default:
+			fatalx(EX_UNAVAILABLE, "%s", err);
+		}
+		if ((w->clocks[i] = clock_new(w->base, &specs[i], ai, !w->once,
+		    utf8, wall_changed_cb, w)) == NULL)
+			fatalx(EX_OSERR, "out of memory");
+		w->n++;
+	}
+}
+
+/*
+ * Signals and timers; on a terminal also the keyboard, the screen and the
+ * spinner.
+ */
+static void
+wall_events(struct wall *w, int live)
+{
+	struct timeval tick = { 0, WALL_UI_TICK_MS * 1000 };
+
+	(void)signal(SIGPIPE, SIG_IGN);
+	if (wall_signal(w, SIGINT) == -1 || wall_signal(w, SIGTERM) == -1 ||
+	    wall_signal(w, SIGHUP) == -1 || (live &&
+	    (wall_signal(w, SIGWINCH) == -1 || wall_signal(w, SIGTSTP) == -1)))
+		fatalx(EX_OSERR, "cannot watch signals");
+	if ((w->redraw_ev = evtimer_new(w->base, wall_redraw_cb, w)) == NULL ||
+	    (w->deadline_ev = evtimer_new(w->base, wall_deadline_cb, w)) ==
+	    NULL ||
+	    (w->ui_ev = event_new(w->base, -1, EV_PERSIST, wall_ui_cb, w)) ==
+	    NULL)
+		fatalx(EX_OSERR, "cannot create timers");
+	if (!live)
+		return;
+	if (isatty(STDIN_FILENO) && ((w->key_ev = event_new(w->base,
+	    STDIN_FILENO, EV_READ | EV_PERSIST, wall_key_cb, w)) == NULL ||
+	    event_add(w->key_ev, NULL) == -1))
+		fatalx(EX_OSERR, "cannot watch the keyboard");
+	if (view_enter(w->view) == -1)
+		fatal(EX_IOERR, "cannot write to the terminal");
+	event_add(w->ui_ev, &tick);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -327,10 +387,8 @@ main(int argc, char **argv)
 	static struct spec specs[SPEC_CLOCKS_MAX];
 	struct cli_common cli;
 	struct wall w;
-	struct addrinfo *ai;
-	struct timeval timeout, tick = { 0, WALL_UI_TICK_MS * 1000 };
+	struct timeval timeout;
 	const char *config = NULL, *term;
-	char err[512];
 	size_t i, n;
 	int ch, utf8, live;
 
@@ -366,21 +424,7 @@ main(int argc, char **argv)
 
 	if ((w.base = event_base_new()) == NULL)
 		fatalx(EX_OSERR, "cannot create the event base");
-	for (i = 0; i < n; i++) {
-		switch (spec_resolve(&specs[i], &ai, err, sizeof(err))) {
-		case SPEC_RESOLVED:
-			break;
-		case SPEC_UNKNOWN_HOST:
-			cli_usage_error("%s", err);
-		default:
-			fatalx(EX_UNAVAILABLE, "%s", err);
-		}
-		if ((w.clocks[i] = clock_new(w.base, &specs[i], ai, !w.once,
-		    utf8, wall_changed_cb, &w)) == NULL)
-			fatalx(EX_OSERR, "out of memory");
-		w.n++;
-	}
-
+	wall_clocks(&w, specs, n, utf8);
 	term = getenv("TERM");
 	live = !w.once && isatty(STDOUT_FILENO) && term != NULL &&
 	    *term != '\0' && strcmp(term, "dumb") != 0;
@@ -389,26 +433,7 @@ main(int argc, char **argv)
 	    STDOUT_FILENO)) == NULL)
 		fatalx(EX_OSERR, "out of memory");
 	view_names(w.view, w.clocks, w.n);
-	(void)signal(SIGPIPE, SIG_IGN);
-	if (wall_signal(&w, SIGINT) == -1 || wall_signal(&w, SIGTERM) == -1 ||
-	    wall_signal(&w, SIGHUP) == -1 || (live &&
-	    (wall_signal(&w, SIGWINCH) == -1 || wall_signal(&w, SIGTSTP) == -1)))
-		fatalx(EX_OSERR, "cannot watch signals");
-	if ((w.redraw_ev = evtimer_new(w.base, wall_redraw_cb, &w)) == NULL ||
-	    (w.deadline_ev = evtimer_new(w.base, wall_deadline_cb, &w)) ==
-	    NULL ||
-	    (w.ui_ev = event_new(w.base, -1, EV_PERSIST, wall_ui_cb, &w)) ==
-	    NULL)
-		fatalx(EX_OSERR, "cannot create timers");
-	if (live) {
-		if (isatty(STDIN_FILENO) && ((w.key_ev = event_new(w.base,
-		    STDIN_FILENO, EV_READ | EV_PERSIST, wall_key_cb, &w)) ==
-		    NULL || event_add(w.key_ev, NULL) == -1))
-			fatalx(EX_OSERR, "cannot watch the keyboard");
-		if (view_enter(w.view) == -1)
-			fatal(EX_IOERR, "cannot write to the terminal");
-		event_add(w.ui_ev, &tick);
-	}
+	wall_events(&w, live);
 	if (w.once)
 		evtimer_add(w.deadline_ev, &timeout);
 

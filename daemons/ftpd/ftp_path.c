@@ -141,7 +141,9 @@ ftp_path_open(int rootfd, const char *vpath, int flags, mode_t mode)
 	/* openat2 refuses O_PATH with any flag O_PATH ignores. */
 	how.flags = (unsigned long long)(flags | O_CLOEXEC |
 	    ((flags & O_PATH) ? 0 : O_NOCTTY));
-	how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
+	/* O_TMPFILE holds O_DIRECTORY's bit: test it whole. */
+	how.mode = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ?
+	    mode : 0;
 	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
 	for (tries = 0; tries < FTP_PATH_RETRIES; tries++) {
 		fd = syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
@@ -149,7 +151,7 @@ ftp_path_open(int rootfd, const char *vpath, int flags, mode_t mode)
 			break;
 	}
 	if (fd == -1 && (errno == ENOSYS || errno == EPERM) &&
-	    !(flags & (O_CREAT | O_TMPFILE))) {
+	    !(flags & O_CREAT) && (flags & O_TMPFILE) != O_TMPFILE) {
 		/* No openat2 here (old kernel, seccomp): walk instead. */
 		if (errno == ENOSYS)
 			ftp_path_walk_only = 1;

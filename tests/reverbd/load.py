@@ -9,6 +9,10 @@ the daemon's resident memory (VmRSS) and its own count of pending echoes
 came back right.
 
     tests/reverbd/load.py BUILD/daemons/reverbd/reverbd [-n 10000] [-k 1]
+
+With --peer, the first argument is another echo server's command line
+instead (e.g. the book's reverb2), with {port} and {delay} in it; it is
+measured the same way, without the daemon's own counts.
 """
 
 import argparse
@@ -83,6 +87,8 @@ def main():
     ap.add_argument("--length", type=int, default=16, help="bytes per line")
     ap.add_argument("--sources", type=int, default=4,
                     help="source addresses 127.0.0.1..N")
+    ap.add_argument("--peer", action="store_true",
+                    help="the argument is a peer's command line")
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="reverb-load-")
@@ -90,18 +96,27 @@ def main():
     port = free_port()
     env = dict(os.environ, NOTIFY_SOCKET=os.path.join(tmp, "notify"))
     log = open(os.path.join(tmp, "log"), "w+")
-    d = subprocess.Popen([args.reverbd, "-q", "-d", str(args.delay),
-                          "--idle-timeout", str(4 * args.delay + 60),
-                          "--max-clients", "19000",
-                          "--max-pending", str(max(32, args.lines)),
-                          "-l", "127.0.0.1:%d" % port],
-                         env=env, stdout=log, stderr=subprocess.STDOUT)
+    if args.peer:
+        argv = args.reverbd.format(port=port, delay=args.delay).split()
+    else:
+        argv = [args.reverbd, "-q", "-d", str(args.delay),
+                "--idle-timeout", str(4 * args.delay + 60),
+                "--max-clients", "19000",
+                "--max-pending", str(max(32, args.lines)),
+                "-l", "127.0.0.1:%d" % port]
+    d = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 10
     while not notify.ready and time.monotonic() < deadline:
+        if args.peer:
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                notify.ready = True
+            except OSError:
+                pass
         notify.poll()
         time.sleep(0.02)
     if not notify.ready:
-        sys.exit("reverbd did not become ready")
+        sys.exit("the server did not become ready")
     out = {"rss_start_kib": rss_kib(d.pid)}
 
     sel = selectors.DefaultSelector()
@@ -116,7 +131,7 @@ def main():
         sel.register(s, selectors.EVENT_READ, [bytearray(), i])
     out["connect_s"] = round(time.monotonic() - t0, 2)
     # Every client accepted before the idle figure is taken.
-    st = notify.wait_status(15)
+    st = notify.wait_status(15) if not args.peer else time.sleep(3)
     out["status_idle"] = st
     out["rss_idle_kib"] = rss_kib(d.pid)
 
@@ -151,7 +166,8 @@ def main():
     out["all_upper_back"] = got_upper
     out["upper_back_s"] = round(time.monotonic() - t_send, 2)
     out["rss_in_flight_kib"] = rss_kib(d.pid)
-    st = notify.wait_status(6)
+    st = notify.wait_status(6) if not args.peer else time.sleep(1)
+    out["rss_in_flight_later_kib"] = rss_kib(d.pid)
     out["status_in_flight"] = st
     out["in_flight_at_status_s"] = round(time.monotonic() - t_send, 2)
     m = re.search(r"(\d+) lines in flight", st or "")
@@ -174,15 +190,17 @@ def main():
             bad += 1
     out["clients_with_wrong_echoes"] = bad
     out["rss_after_kib"] = rss_kib(d.pid)
-    out["status_after"] = notify.wait_status(6)
+    out["status_after"] = notify.wait_status(6) if not args.peer else None
     for s in socks:
         s.close()
     d.send_signal(signal.SIGTERM)
     out["exit"] = d.wait(30)
-    if out["rss_in_flight_kib"] and out["rss_idle_kib"] and out["lines_in_flight"]:
+    in_flight = out["lines_in_flight"] or (args.clients * args.lines
+                                           if args.peer else None)
+    if out["rss_in_flight_kib"] and out["rss_idle_kib"] and in_flight:
         out["bytes_per_line_in_flight_from_rss"] = round(
             (out["rss_in_flight_kib"] - out["rss_idle_kib"]) * 1024 /
-            out["lines_in_flight"], 1)
+            in_flight, 1)
     if out["rss_idle_kib"] and out["rss_start_kib"]:
         out["bytes_per_idle_client_from_rss"] = round(
             (out["rss_idle_kib"] - out["rss_start_kib"]) * 1024 / args.clients, 1)

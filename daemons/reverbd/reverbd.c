@@ -80,6 +80,8 @@ struct reverbd {
 	unsigned long long	 owed;		/* their echoes still to send */
 	unsigned long long	 peak;
 	unsigned long long	 lines;
+	unsigned long long	 armed_common;	/* echo timers on the queue */
+	unsigned long long	 armed_heap;	/* and on the heap */
 };
 
 /* What reverbd keeps per connection. */
@@ -369,8 +371,10 @@ reverb_arm(struct reverb_conn *rc, uint64_t now)
 	}
 	if (due == now + rd.delay_us) {
 		evtimer_add(&rc->echo_ev, rd.common_delay);
+		rd.armed_common++;
 		return;
 	}
+	rd.armed_heap++;
 	wait = due > now ? due - now : 0;
 	tv.tv_sec = (time_t)(wait / 1000000);
 	tv.tv_usec = (suseconds_t)(wait % 1000000);
@@ -591,6 +595,8 @@ main(int argc, char **argv)
 	if (event_base_dispatch(rd.base) == -1)
 		fatalx(EX_SOFTWARE, "event loop failed");
 
+	log_debug("echo timers: %llu added to the common queue, %llu to the "
+	    "heap", rd.armed_common, rd.armed_heap);
 	log_info("stopped");
 	life_end();
 	event_free(rd.status_ev);

@@ -99,7 +99,7 @@ def main():
     if args.peer:
         argv = args.reverbd.format(port=port, delay=args.delay).split()
     else:
-        argv = [args.reverbd, "-q", "-d", str(args.delay),
+        argv = [args.reverbd, "-v", "-d", str(args.delay),
                 "--idle-timeout", str(4 * args.delay + 60),
                 "--max-clients", "19000",
                 "--max-pending", str(max(32, args.lines)),
@@ -195,6 +195,10 @@ def main():
         s.close()
     d.send_signal(signal.SIGTERM)
     out["exit"] = d.wait(30)
+    log.seek(0)
+    for line in log:
+        if "echo timers" in line:
+            out["echo_timers"] = line.split("echo timers: ", 1)[1].strip()
     in_flight = out["lines_in_flight"] or (args.clients * args.lines
                                            if args.peer else None)
     if out["rss_in_flight_kib"] and out["rss_idle_kib"] and in_flight:

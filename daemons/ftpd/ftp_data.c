@@ -35,9 +35,9 @@
 #include "numparse.h"
 #include "server.h"
 
-#define FTP_DATA_CHUNK		(1024 * 1024)	/* one sendfile segment */
-#define FTP_DATA_MAX_WRITE	(1024 * 1024)	/* bytes per write call */
-#define FTP_DATA_LOWAT		(256 * 1024)	/* refill below this */
+#define FTP_DATA_CHUNK		(4 * 1024 * 1024)	/* one sendfile segment */
+#define FTP_DATA_MAX_WRITE	(4 * 1024 * 1024)	/* bytes per write call */
+#define FTP_DATA_LOWAT		(1024 * 1024)	/* refill below this */
 #define FTP_DATA_TEXT_BATCH	(64 * 1024)	/* text made per refill */
 #define FTP_DATA_ASCII_READ	(32 * 1024)	/* file bytes per refill */
 
@@ -402,7 +402,10 @@ static int
 ftp_data_bev(struct ftp_data *dt, int fd)
 {
 	struct ftpd_config *cfg = &dt->s->d->cfg;
+	int on = 1;
 
+	/* The tail of each sendfile chunk must not wait for an ACK. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	dt->bev = bufferevent_socket_new(dt->s->d->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (dt->bev == NULL)

@@ -39,6 +39,7 @@
 #define FTP_DATA_MAX_WRITE	(4 * 1024 * 1024)	/* bytes per write call */
 #define FTP_DATA_LOWAT		(1024 * 1024)	/* refill below this */
 #define FTP_DATA_TEXT_BATCH	(64 * 1024)	/* text made per refill */
+#define FTP_DATA_TEXT_MAX	(256 * 1024)	/* text queued at most */
 #define FTP_DATA_ASCII_READ	(32 * 1024)	/* file bytes per refill */
 
 enum ftp_data_mode {
@@ -622,11 +623,13 @@ static int
 ftp_data_fill(struct ftp_data *dt)
 {
 	struct evbuffer *out = bufferevent_get_output(dt->bev);
-	size_t before;
+	size_t before, limit;
 	off_t len;
 	int r;
 
-	while (!dt->produced && evbuffer_get_length(out) < FTP_DATA_LOWAT) {
+	/* File segments cost no memory; text does, so less of it waits. */
+	limit = dt->src == FTP_SRC_FILE ? FTP_DATA_LOWAT : FTP_DATA_TEXT_MAX;
+	while (!dt->produced && evbuffer_get_length(out) < limit) {
 		switch (dt->src) {
 		case FTP_SRC_FILE:
 			len = dt->end - dt->off;

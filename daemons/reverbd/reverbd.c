@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <sysexits.h>
 #include <time.h>
 
@@ -114,6 +113,8 @@ static void	reverb_arm(struct reverb_conn *, uint64_t);
 static void	reverb_finish(struct conn *, const char *);
 static uint64_t	reverb_now(void);
 static size_t	reverb_plain_owed(const struct reverb_conn *);
+static void	reverbd_options(int, char **, struct cli_common *);
+static void	reverbd_size(struct server_limits *);
 static void	reverbd_stop(void *);
 static void	usage(void) __attribute__((noreturn));
 
@@ -474,8 +475,9 @@ reverbd_stop(void *arg)
 	server_shutdown(rd.srv, &grace);
 }
 
-int
-main(int argc, char **argv)
+/* Reads the command line into rd and cli; exits 64 on a bad one. */
+static void
+reverbd_options(int argc, char **argv, struct cli_common *cli)
 {
 	static const struct option longopts[] = {
 		CLI_COMMON_LONGOPTS,
@@ -485,26 +487,18 @@ main(int argc, char **argv)
 		{ "max-pending",  required_argument, NULL, OPT_MAX_PENDING },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct server_limits limits = {
-		.max_output = REVERBD_MAX_OUTPUT,
-		.sndbuf = REVERBD_SNDBUF,
-	};
-	struct timeval status_tv = { REVERBD_STATUS_SEC, 0 };
-	struct cli_common cli;
-	struct listen_set set;
 	unsigned long n;
-	char err[512];
-	int ch, ret;
+	int ch;
 
 	rd.max_line = REVERBD_MAX_LINE;
 	rd.max_pending = REVERBD_MAX_PENDING;
 	rd.delay.tv_sec = REVERBD_DELAY;
 	rd.idle.tv_sec = REVERBD_IDLE;
-	cli_init(&cli, argv[0]);
+	cli_init(cli, argv[0]);
 	cli_go_style(argc, argv);
 	while ((ch = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "d:",
 	    longopts, NULL)) != -1) {
-		if (cli_common_option(&cli, ch, optarg))
+		if (cli_common_option(cli, ch, optarg))
 			continue;
 		switch (ch) {
 		case 'd':
@@ -539,14 +533,23 @@ main(int argc, char **argv)
 		cli_usage_error("unexpected argument '%s'", argv[optind]);
 	rd.delay_us = (uint64_t)rd.delay.tv_sec * 1000000 +
 	    (uint64_t)rd.delay.tv_usec;
+	/* Otherwise a client could be closed with echoes still owed. */
 	if ((uint64_t)rd.idle.tv_sec * 1000000 + (uint64_t)rd.idle.tv_usec <=
 	    2 * rd.delay_us)
 		cli_usage_error("the idle timeout must be longer than twice "
 		    "the delay");
-	log_init(argv[0], cli.verbosity);
+}
 
-	/* A line, a CR and the NUL line_read adds. */
-	rd.linecap = rd.max_line + 2;
+/*
+ * Sizes the buffers and limits from --max-line: one line and its CR, one
+ * echo of it, and room for at least its three echoes in the output.
+ */
+static void
+reverbd_size(struct server_limits *limits)
+{
+	int ret;
+
+	rd.linecap = rd.max_line + 2;		/* and the NUL line_read adds */
 	rd.outcap = 3 + CASEMAP_BOUND(rd.max_line);
 	ret = snprintf(rd.too_long, sizeof(rd.too_long), "line longer than "
 	    "%zu bytes (--max-line)", rd.max_line);
@@ -558,11 +561,27 @@ main(int argc, char **argv)
 	if ((rd.line = malloc(rd.linecap)) == NULL ||
 	    (rd.out = malloc(rd.outcap)) == NULL)
 		fatal(EX_OSERR, "malloc");
+	limits->max_input = rd.linecap;
+	if (limits->max_output < 4 * rd.outcap)
+		limits->max_output = 4 * rd.outcap;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct server_limits limits = {
+		.max_output = REVERBD_MAX_OUTPUT,
+		.sndbuf = REVERBD_SNDBUF,
+	};
+	struct timeval status_tv = { REVERBD_STATUS_SEC, 0 };
+	struct cli_common cli;
+	struct listen_set set;
+	char err[512];
+
+	reverbd_options(argc, argv, &cli);
+	log_init(argv[0], cli.verbosity);
+	reverbd_size(&limits);
 	limits.max_clients = cli.max_clients;
-	limits.max_input = rd.linecap;
-	/* Room for the three echoes of the longest line at least. */
-	if (limits.max_output < 4 * rd.outcap)
-		limits.max_output = 4 * rd.outcap;
 
 	if (listen_open(cli.listen, cli.nlisten, &set, err, sizeof(err)) == -1) {
 		if (cli.nlisten == 0 && errno == EINVAL)

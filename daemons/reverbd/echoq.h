@@ -25,7 +25,7 @@ struct echo {
 };
 
 struct echoq {
-	STAILQ_HEAD(, echo)	 all;	/* arrival order */
+	STAILQ_HEAD(echo_list, echo) all;	/* arrival order */
 	struct echo		*plain;	/* first still owed its plain echo */
 	size_t			 count;	/* lines held */
 	size_t			 bytes;	/* their text */

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -140,6 +141,45 @@ try:
          "a clock silent for 3 s is shown silent (%r)" % rows.get("Quiet"),
          r.stdout)
     t.ok(2.5 < took < 8, "after about 3 s (%.1f s)" % took)
+
+    # A clock that sends control bytes cannot reach the terminal with them;
+    # one that sends an endless line is a failure, not a memory sink.
+    def serve(payload):
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(8)
+
+        def run_server():
+            try:
+                while True:
+                    c, _ = srv.accept()
+                    try:
+                        c.sendall(payload)
+                    except OSError:
+                        pass
+                    time.sleep(0.5)
+                    c.close()
+            except OSError:
+                return
+        threading.Thread(target=run_server, daemon=True).start()
+        return srv
+
+    evil = serve(b"\x1b[2J\x1b]0;owned\x07\x9b31m12:00:00\r\n")
+    endless = serve(b"9" * 100000)
+    r = run(["--once", "Evil=127.0.0.1:%d" % evil.getsockname()[1],
+             "Long=127.0.0.1:%d" % endless.getsockname()[1]],
+            env={"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"})
+    evil.close()
+    endless.close()
+    rows = dict(parse_table(r.stdout))
+    t.ok("\x1b" not in r.stdout and "\x07" not in r.stdout and
+         "\x9b" not in r.stdout and "\ufffd" not in r.stdout,
+         "no control byte from a clock reaches the output", repr(r.stdout))
+    t.eq(rows.get("Evil"), "?[2J?]0;owned??31m12:00:00",
+         "each control byte is shown as '?'")
+    t.eq(rows.get("Long"), "down (line too long)",
+         "a line past the bound is a failure")
+    t.eq(r.returncode, 69, "and the exit status says a clock failed")
 
     # --timeout bounds the wait.
     quiet = socket.socket()

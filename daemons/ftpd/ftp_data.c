@@ -41,6 +41,7 @@
 #define FTP_DATA_TEXT_BATCH	(64 * 1024)	/* text made per refill */
 #define FTP_DATA_TEXT_MAX	(256 * 1024)	/* text queued at most */
 #define FTP_DATA_ASCII_READ	(32 * 1024)	/* file bytes per refill */
+#define FTP_DATA_READ_HIWAT	(256 * 1024)	/* upload bytes read at once */
 
 enum ftp_data_mode {
 	FTP_DATA_NONE,
@@ -53,6 +54,7 @@ enum ftp_data_source {
 	FTP_SRC_FILE,		/* sendfile segments */
 	FTP_SRC_ASCII,		/* file read and converted to CRLF */
 	FTP_SRC_LISTING,
+	FTP_SRC_UPLOAD,		/* data connection into a file aside */
 };
 
 struct ftp_data {
@@ -74,6 +76,10 @@ struct ftp_data {
 	/* The running transfer. */
 	enum ftp_data_source	 src;
 	int			 fd;
+	int			 dirfd;		/* upload: the target's directory */
+	char			 tmpname[64];	/* upload: the file aside */
+	char			 name[FTP_PATH_MAX + 1]; /* upload: final name */
+	int			 werr;		/* upload: errno of a write */
 	struct evbuffer_file_segment *seg;
 	off_t			 start;		/* first byte sent */
 	off_t			 off;		/* next byte to queue */
@@ -94,6 +100,9 @@ static void	ftp_data_wait_cb(evutil_socket_t, short, void *);
 static void	ftp_data_done_cb(evutil_socket_t, short, void *);
 static void	ftp_data_write_cb(struct bufferevent *, void *);
 static void	ftp_data_event_cb(struct bufferevent *, short, void *);
+static void	ftp_data_read_cb(struct bufferevent *, void *);
+static int	ftp_data_drain(struct ftp_data *);
+static void	ftp_data_upload_end(struct ftp_data *);
 static int	ftp_data_connect(struct ftp_data *);
 static int	ftp_data_begin(struct ftp_data *);
 static int	ftp_data_fill(struct ftp_data *);
@@ -118,6 +127,7 @@ ftp_data_get(struct ftp_session *s)
 	dt->s = s;
 	dt->lfd = -1;
 	dt->fd = -1;
+	dt->dirfd = -1;
 	dt->wait_ev = evtimer_new(base, ftp_data_wait_cb, dt);
 	dt->done_ev = evtimer_new(base, ftp_data_done_cb, dt);
 	if (dt->wait_ev == NULL || dt->done_ev == NULL) {
@@ -160,6 +170,15 @@ ftp_data_reset(struct ftp_data *dt)
 		close(dt->fd);
 		dt->fd = -1;
 	}
+	if (dt->dirfd != -1) {
+		/* An upload not completed: its file aside goes. */
+		if (dt->tmpname[0] != '\0')
+			(void)unlinkat(dt->dirfd, dt->tmpname, 0);
+		close(dt->dirfd);
+		dt->dirfd = -1;
+	}
+	dt->tmpname[0] = '\0';
+	dt->werr = 0;
 	ftp_listing_free(dt->listing);
 	dt->listing = NULL;
 	evtimer_del(dt->wait_ev);
@@ -230,7 +249,10 @@ ftp_data_abort(struct ftp_session *s)
 		return 0;
 	}
 	ftp_data_progress(s, &sent, &total);
-	s->d->bytes_sent += sent;
+	if (dt->src == FTP_SRC_UPLOAD)
+		s->d->bytes_received += sent;
+	else
+		s->d->bytes_sent += sent;
 	ftp_data_reset(dt);
 	gettimeofday(&now, NULL);
 	timersub(&now, &dt->began, &d);
@@ -581,6 +603,15 @@ ftp_data_begin(struct ftp_data *dt)
 	struct evbuffer *out = bufferevent_get_output(dt->bev);
 
 	evtimer_del(dt->wait_ev);
+	if (dt->src == FTP_SRC_UPLOAD) {
+		bufferevent_setcb(dt->bev, ftp_data_read_cb, NULL,
+		    ftp_data_event_cb, dt);
+		bufferevent_setwatermark(dt->bev, EV_READ, 0,
+		    FTP_DATA_READ_HIWAT);
+		bufferevent_set_timeouts(dt->bev, &dt->s->d->cfg.data_timeout,
+		    NULL);
+		return bufferevent_enable(dt->bev, EV_READ);
+	}
 	if (ftp_data_fill(dt) == -1)
 		return -1;
 	if (dt->produced && evbuffer_get_length(out) == 0) {
@@ -658,6 +689,7 @@ ftp_data_fill(struct ftp_data *dt)
 				dt->produced = 1;
 			break;
 		case FTP_SRC_NONE:
+		case FTP_SRC_UPLOAD:
 			return -1;
 		}
 	}
@@ -692,12 +724,121 @@ ftp_data_event_cb(struct bufferevent *bev, short what, void *arg)
 			ftp_data_finish(dt, FTP_XR_LOCAL, "out of memory");
 		return;
 	}
+	if (dt->src == FTP_SRC_UPLOAD && dt->connected &&
+	    (what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
+		ftp_data_upload_end(dt);
+		return;
+	}
 	if (!dt->connected)
 		ftp_data_finish(dt, FTP_XR_NO_CONN, "cannot connect");
 	else if (what & BEV_EVENT_TIMEOUT)
 		ftp_data_finish(dt, FTP_XR_TIMEOUT, "data timeout");
 	else
 		ftp_data_finish(dt, FTP_XR_CLOSED, "data connection lost");
+}
+
+/*
+ * STOR, APPE, STOU: receives into fd, the file tmpname aside in dirfd,
+ * renamed over name (in dirfd) once the client ends the data connection
+ * cleanly.  Takes dirfd and fd in every case; on failure the file aside
+ * is removed.
+ */
+int
+ftp_data_recv_file(struct ftp_session *s, int dirfd, const char *tmpname,
+    int fd, const char *name, off_t already, const char *path)
+{
+	struct ftp_data *dt = s->data;
+
+	if (dt == NULL || dt->mode == FTP_DATA_NONE ||
+	    strlen(tmpname) >= sizeof(dt->tmpname) ||
+	    strlen(name) >= sizeof(dt->name)) {
+		(void)unlinkat(dirfd, tmpname, 0);
+		close(fd);
+		close(dirfd);
+		return -1;
+	}
+	dt->dirfd = dirfd;
+	dt->fd = fd;
+	strcpy(dt->tmpname, tmpname);
+	strcpy(dt->name, name);
+	dt->src = FTP_SRC_UPLOAD;
+	dt->start = already;
+	if (ftp_data_start(dt, path) == -1) {
+		ftp_data_reset(dt);
+		return -1;
+	}
+	return 0;
+}
+
+/* Writes what has arrived to the file; -1 (errno in werr) on failure. */
+static int
+ftp_data_drain(struct ftp_data *dt)
+{
+	struct evbuffer *in = bufferevent_get_input(dt->bev);
+	int n;
+
+	while (evbuffer_get_length(in) > 0) {
+		n = evbuffer_write(in, dt->fd);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			dt->werr = n == 0 ? EIO : errno;
+			return -1;
+		}
+		dt->queued += (unsigned long long)n;
+	}
+	return 0;
+}
+
+/* The result of a write error, for the reply (452, 552, 451). */
+static enum ftp_xfer_result
+ftp_data_werr(int err)
+{
+	switch (err) {
+	case ENOSPC:
+		return FTP_XR_NOSPACE;
+	case EDQUOT:
+	case EFBIG:
+		return FTP_XR_QUOTA;
+	default:
+		return FTP_XR_LOCAL;
+	}
+}
+
+static void
+ftp_data_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct ftp_data *dt = arg;
+
+	if (ftp_data_drain(dt) == -1)
+		ftp_data_finish(dt, ftp_data_werr(dt->werr),
+		    strerror(dt->werr));
+}
+
+/*
+ * The client closed the data connection: all the data is here.  Flush it
+ * to disk, then rename it over the final name: a reader sees the old file
+ * or the new one, never half of it.
+ */
+static void
+ftp_data_upload_end(struct ftp_data *dt)
+{
+	int err;
+
+	if (ftp_data_drain(dt) == -1 || fsync(dt->fd) == -1 ||
+	    close(dt->fd) == -1) {
+		err = dt->werr != 0 ? dt->werr : errno;
+		ftp_data_finish(dt, ftp_data_werr(err), strerror(err));
+		return;
+	}
+	dt->fd = -1;
+	if (renameat(dt->dirfd, dt->tmpname, dt->dirfd, dt->name) == -1) {
+		err = errno;
+		ftp_data_finish(dt, ftp_data_werr(err), strerror(err));
+		return;
+	}
+	dt->tmpname[0] = '\0';	/* nothing to remove any more */
+	ftp_data_finish(dt, FTP_XR_OK, NULL);
 }
 
 /*
@@ -712,9 +853,15 @@ ftp_data_finish(struct ftp_data *dt, enum ftp_xfer_result result,
 	unsigned long long sent, total;
 
 	ftp_data_progress(dt->s, &sent, &total);
-	if (result == FTP_XR_OK)
-		dt->s->d->files_sent++;
-	dt->s->d->bytes_sent += sent;
+	if (dt->src == FTP_SRC_UPLOAD) {
+		dt->s->d->bytes_received += sent;
+		if (result == FTP_XR_OK)
+			dt->s->d->files_received++;
+	} else {
+		dt->s->d->bytes_sent += sent;
+		if (result == FTP_XR_OK)
+			dt->s->d->files_sent++;
+	}
 	ftp_data_reset(dt);
 	dt->result = result;
 	dt->why = why;

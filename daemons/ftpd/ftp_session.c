@@ -60,7 +60,19 @@ static int	ftp_cmd_acct(struct ftp_session *, char *);
 static int	ftp_cmd_allo(struct ftp_session *, char *);
 static int	ftp_cmd_cdup(struct ftp_session *, char *);
 static int	ftp_cmd_cwd(struct ftp_session *, char *);
-static int	ftp_cmd_denied(struct ftp_session *, char *);
+static int	ftp_cmd_appe(struct ftp_session *, char *);
+static int	ftp_cmd_dele(struct ftp_session *, char *);
+static int	ftp_cmd_mkd(struct ftp_session *, char *);
+static int	ftp_cmd_rmd(struct ftp_session *, char *);
+static int	ftp_cmd_rnfr(struct ftp_session *, char *);
+static int	ftp_cmd_rnto(struct ftp_session *, char *);
+static int	ftp_cmd_stor(struct ftp_session *, char *);
+static int	ftp_cmd_stou(struct ftp_session *, char *);
+static int	ftp_store(struct ftp_session *, char *, enum ftp_verb);
+static int	ftp_parent(struct ftp_session *, const char *, char *,
+		    const char **);
+static struct ftp_fail *ftp_fail_find(struct ftpd *, const char *, int);
+static int	ftp_site_chmod(struct ftp_session *, char *);
 static int	ftp_cmd_eprt(struct ftp_session *, char *);
 static int	ftp_cmd_epsv(struct ftp_session *, char *);
 static int	ftp_cmd_feat(struct ftp_session *, char *);
@@ -93,18 +105,18 @@ static const ftp_handler ftp_handlers[FTP_V_COUNT] = {
 	[FTP_V_ABOR] = ftp_cmd_abor,
 	[FTP_V_ACCT] = ftp_cmd_acct,
 	[FTP_V_ALLO] = ftp_cmd_allo,
-	[FTP_V_APPE] = ftp_cmd_denied,
+	[FTP_V_APPE] = ftp_cmd_appe,
 	[FTP_V_AUTH] = ftp_cmd_noimpl,
 	[FTP_V_CDUP] = ftp_cmd_cdup,
 	[FTP_V_CWD] = ftp_cmd_cwd,
-	[FTP_V_DELE] = ftp_cmd_denied,
+	[FTP_V_DELE] = ftp_cmd_dele,
 	[FTP_V_EPRT] = ftp_cmd_eprt,
 	[FTP_V_EPSV] = ftp_cmd_epsv,
 	[FTP_V_FEAT] = ftp_cmd_feat,
 	[FTP_V_HELP] = ftp_cmd_help,
 	[FTP_V_LIST] = ftp_cmd_list,
 	[FTP_V_MDTM] = ftp_cmd_mdtm,
-	[FTP_V_MKD] = ftp_cmd_denied,
+	[FTP_V_MKD] = ftp_cmd_mkd,
 	[FTP_V_MLSD] = ftp_cmd_mlsd,
 	[FTP_V_MLST] = ftp_cmd_mlst,
 	[FTP_V_MODE] = ftp_cmd_mode,
@@ -121,15 +133,15 @@ static const ftp_handler ftp_handlers[FTP_V_COUNT] = {
 	[FTP_V_REIN] = ftp_cmd_noimpl,
 	[FTP_V_REST] = ftp_cmd_rest,
 	[FTP_V_RETR] = ftp_cmd_retr,
-	[FTP_V_RMD] = ftp_cmd_denied,
-	[FTP_V_RNFR] = ftp_cmd_denied,
-	[FTP_V_RNTO] = ftp_cmd_denied,
+	[FTP_V_RMD] = ftp_cmd_rmd,
+	[FTP_V_RNFR] = ftp_cmd_rnfr,
+	[FTP_V_RNTO] = ftp_cmd_rnto,
 	[FTP_V_SITE] = ftp_cmd_site,
 	[FTP_V_SIZE] = ftp_cmd_size,
 	[FTP_V_SMNT] = ftp_cmd_noimpl,
 	[FTP_V_STAT] = ftp_cmd_stat,
-	[FTP_V_STOR] = ftp_cmd_denied,
-	[FTP_V_STOU] = ftp_cmd_denied,
+	[FTP_V_STOR] = ftp_cmd_stor,
+	[FTP_V_STOU] = ftp_cmd_stou,
 	[FTP_V_STRU] = ftp_cmd_stru,
 	[FTP_V_SYST] = ftp_cmd_syst,
 	[FTP_V_TYPE] = ftp_cmd_type,
@@ -194,6 +206,7 @@ ftp_session_closed(struct conn *c, const char *why)
 	ftp_data_close(s);
 	event_free(s->delay_ev);
 	free(s->held);
+	free(s->rnfr);
 	if (s->rootfd != -1 && s->rootfd != s->d->cfg.rootfd)
 		close(s->rootfd);
 	free(s);
@@ -347,6 +360,11 @@ ftp_session_command(struct ftp_session *s, char *line, size_t len)
 		    verb);
 	if ((cmd->flags & FTP_CMD_WRITE) && !s->may_write)
 		return ftp_reply(s, FTP_FILE_FAIL, "Permission denied.");
+	if (s->rnfr != NULL && cmd->id != FTP_V_RNTO) {
+		/* RNTO must come right after RNFR. */
+		free(s->rnfr);
+		s->rnfr = NULL;
+	}
 	return ftp_handlers[cmd->id](s, arg);
 }
 
@@ -470,7 +488,7 @@ ftp_session_xfer_report(struct ftp_session *s, enum ftp_xfer_result result,
     const char *path, unsigned long long bytes, double secs, const char *why)
 {
 	static const char *names[] = { "ok", "no-connection", "closed",
-	    "timeout", "local-error", "aborted" };
+	    "timeout", "local-error", "aborted", "no-space", "quota" };
 	char f_user[96], f_path[FTP_PATH_MAX + 32], f_bytes[48], f_secs[48],
 	    f_res[48], epath[512];
 	const char *fields[] = { f_user, f_path, f_bytes, f_secs, f_res, NULL };
@@ -483,8 +501,11 @@ ftp_session_xfer_report(struct ftp_session *s, enum ftp_xfer_result result,
 	snprintf(f_res, sizeof(f_res), "FTP_RESULT=%s", names[result]);
 	log_escape(epath, sizeof(epath), path, strlen(path));
 	log_fields(result == FTP_XR_OK ? LOG_INFO : LOG_NOTICE, fields,
-	    "%s: sent %s to %s: %llu bytes in %.3f s: %s", s->c->host, epath,
-	    s->user, bytes, secs, result == FTP_XR_OK ? "ok" : why);
+	    "%s: %s %s %s %s: %llu bytes in %.3f s: %s", s->c->host,
+	    s->incoming ? "received" : "sent", epath,
+	    s->incoming ? "from" : "to", s->user, bytes, secs,
+	    result == FTP_XR_OK ? "ok" : why);
+	s->incoming = 0;
 	ftp_session_idle(s, 1);
 	switch (result) {
 	case FTP_XR_OK:
@@ -503,6 +524,14 @@ ftp_session_xfer_report(struct ftp_session *s, enum ftp_xfer_result result,
 		break;
 	case FTP_XR_ABORTED:
 		r = ftp_reply(s, FTP_XFER_ABORTED, "Transfer aborted.");
+		break;
+	case FTP_XR_NOSPACE:
+		r = ftp_reply(s, FTP_NO_SPACE, "Insufficient storage space: "
+		    "%s.", why);
+		break;
+	case FTP_XR_QUOTA:
+		r = ftp_reply(s, FTP_QUOTA, "Exceeded storage allocation: "
+		    "%s.", why);
 		break;
 	case FTP_XR_CLOSED:
 	default:
@@ -554,14 +583,49 @@ ftp_cmd_user(struct ftp_session *s, char *arg)
 }
 
 /*
- * Anonymous users get the --root, read-only.  Anyone else fails after a
- * delay that grows with each failure, without holding up other sessions.
+ * The failure record of an address; with create, a new one (the oldest
+ * record makes room).  Records older than FTP_FAILS_FORGET are void.
+ */
+static struct ftp_fail *
+ftp_fail_find(struct ftpd *d, const char *host, int create)
+{
+	struct ftp_fail *f, *oldest = &d->fails[0];
+	time_t now = time(NULL);
+	size_t i;
+
+	for (i = 0; i < FTP_FAILS_MAX; i++) {
+		f = &d->fails[i];
+		if (f->count != 0 && now - f->last > FTP_FAILS_FORGET)
+			f->count = 0;
+		if (f->count != 0 && strcmp(f->host, host) == 0)
+			return f;
+		if (f->count == 0 || f->last < oldest->last)
+			oldest = f;
+		if (f->count == 0)
+			break;
+	}
+	if (!create)
+		return NULL;
+	memset(oldest, 0, sizeof(*oldest));
+	snprintf(oldest->host, sizeof(oldest->host), "%s", host);
+	return oldest;
+}
+
+/*
+ * Anonymous users get the --root (read-only unless --anon-write); users
+ * of --users their home.  An unknown user and a wrong password fail
+ * alike, after a delay that doubles with each failure from the address
+ * (up to FTP_FAILS_DELAY_MAX), served by a timer: other sessions go on.
  */
 static int
 ftp_cmd_pass(struct ftp_session *s, char *arg)
 {
+	const struct ftp_user *u = NULL;
+	struct ftp_fail *f;
 	struct timeval delay;
 	char shown[FTP_USER_MAX * 4];
+	double secs;
+	int fd, r;
 
 	if (s->login == FTP_LOGIN_DONE)
 		return ftp_reply(s, FTP_LOGGED_IN, "Already logged in.");
@@ -570,22 +634,53 @@ ftp_cmd_pass(struct ftp_session *s, char *arg)
 	if (s->anonymous) {
 		s->login = FTP_LOGIN_DONE;
 		s->rootfd = s->d->cfg.rootfd;
+		s->may_write = s->d->cfg.anon_write;
 		strcpy(s->user, "anonymous");
 		log_peer(LOG_INFO, (struct sockaddr *)&s->c->peer,
-		    "anonymous login");
+		    "anonymous login%s", s->may_write ? " (may write)" : "");
+		return ftp_reply(s, FTP_LOGGED_IN, "Login successful.");
+	}
+	log_escape(shown, sizeof(shown), s->user, strlen(s->user));
+	r = s->d->cfg.check_user == NULL ? 0 : s->d->cfg.check_user(
+	    &s->d->cfg.users, s->user, arg != NULL ? arg : "", &u);
+	if (arg != NULL)
+		explicit_bzero(arg, strlen(arg));
+	if (r == 1) {
+		fd = open(u->home, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd == -1) {
+			log_peer(LOG_WARNING, (struct sockaddr *)&s->c->peer,
+			    "login as '%s': home %s: %s", shown, u->home,
+			    strerror(errno));
+			s->login = FTP_LOGIN_NONE;
+			return ftp_reply(s, FTP_NOT_LOGGED_IN, "Cannot open "
+			    "your home directory.");
+		}
+		s->login = FTP_LOGIN_DONE;
+		s->rootfd = fd;
+		s->may_write = u->rw;
+		if ((f = ftp_fail_find(s->d, s->c->host, 0)) != NULL)
+			f->count = 0;
+		log_peer(LOG_INFO, (struct sockaddr *)&s->c->peer,
+		    "login as '%s'%s", shown, s->may_write ? " (may write)" :
+		    "");
 		return ftp_reply(s, FTP_LOGGED_IN, "Login successful.");
 	}
 	s->login = FTP_LOGIN_NONE;
 	s->failures++;
-	log_escape(shown, sizeof(shown), s->user, strlen(s->user));
+	f = ftp_fail_find(s->d, s->c->host, 1);
+	if (f->count < 30)
+		f->count++;
+	f->last = time(NULL);
+	secs = ((double)s->d->cfg.login_delay.tv_sec +
+	    (double)s->d->cfg.login_delay.tv_usec / 1e6) *
+	    (double)(1U << (f->count - 1 < 16 ? f->count - 1 : 16));
+	if (secs > FTP_FAILS_DELAY_MAX)
+		secs = FTP_FAILS_DELAY_MAX;
 	log_peer(LOG_NOTICE, (struct sockaddr *)&s->c->peer,
-	    "failed login as '%s'", shown);
-	delay.tv_sec = s->d->cfg.login_delay.tv_sec * (time_t)s->failures;
-	delay.tv_usec = s->d->cfg.login_delay.tv_usec * (suseconds_t)s->failures;
-	while (delay.tv_usec >= 1000000) {
-		delay.tv_sec++;
-		delay.tv_usec -= 1000000;
-	}
+	    "failed login as '%s' (%u from this address, %.1f s delay)",
+	    shown, f->count, secs);
+	delay.tv_sec = (time_t)secs;
+	delay.tv_usec = (suseconds_t)((secs - (double)delay.tv_sec) * 1e6);
 	s->paused = 1;
 	evtimer_add(s->delay_ev, &delay);
 	return 0;
@@ -607,13 +702,6 @@ static int
 ftp_cmd_noimpl(struct ftp_session *s, char *arg)
 {
 	return ftp_reply(s, FTP_NOT_IMPL, "Command not implemented.");
-}
-
-/* Writing verbs, for sessions that may not write. */
-static int
-ftp_cmd_denied(struct ftp_session *s, char *arg)
-{
-	return ftp_reply(s, FTP_FILE_FAIL, "Permission denied.");
 }
 
 static int
@@ -735,7 +823,7 @@ ftp_cmd_help(struct ftp_session *s, char *arg)
 {
 	const struct ftp_cmd *t, *cmd;
 	struct evbuffer *b;
-	size_t n, i;
+	size_t n, i, k;
 	char *p;
 
 	if (arg != NULL) {
@@ -753,9 +841,17 @@ ftp_cmd_help(struct ftp_session *s, char *arg)
 	evbuffer_add_printf(b, "214-The following commands are "
 	    "recognized.\r\n");
 	t = ftp_cmd_table(&n);
-	for (i = 0; i < n; i++)
-		evbuffer_add_printf(b, "%s%-5s%s", i % 10 == 0 ? " " : "",
-		    t[i].verb, i % 10 == 9 || i == n - 1 ? "\r\n" : "");
+	for (i = 0, k = 0; i < n; i++) {
+		/* What this session may do: no writing verbs if it may not. */
+		if ((t[i].flags & FTP_CMD_WRITE) && !s->may_write)
+			continue;
+		evbuffer_add_printf(b, "%s%-5s", k % 10 == 0 ? " " : "",
+		    t[i].verb);
+		if (++k % 10 == 0)
+			evbuffer_add_printf(b, "\r\n");
+	}
+	if (k % 10 != 0)
+		evbuffer_add_printf(b, "\r\n");
 	evbuffer_add_printf(b, "214 Help OK.\r\n");
 	return ftp_reply_buffer(s, b);
 }
@@ -1140,6 +1236,296 @@ static int
 ftp_cmd_site(struct ftp_session *s, char *arg)
 {
 	if (strcasecmp(arg, "HELP") == 0)
-		return ftp_reply(s, FTP_HELP, "SITE HELP");
+		return ftp_reply(s, FTP_HELP, s->may_write ?
+		    "SITE CHMOD HELP" : "SITE HELP");
+	if (strncasecmp(arg, "CHMOD ", 6) == 0)
+		return ftp_site_chmod(s, arg + 6);
 	return ftp_reply(s, FTP_BAD_COMMAND, "Unknown SITE command.");
+}
+
+/*
+ * The parent directory of a client path, opened beneath the root, and
+ * the last component (into name's buffer).  -1 with errno set.
+ */
+static int
+ftp_parent(struct ftp_session *s, const char *arg, char *path,
+    const char **namep)
+{
+	char dir[FTP_PATH_MAX + 1];
+
+	if (ftp_resolve(s, arg, path) == -1 ||
+	    ftp_path_split(path, dir, sizeof(dir), namep) == -1)
+		return -1;
+	return ftp_path_open(s->rootfd, dir, O_PATH | O_DIRECTORY, 0);
+}
+
+/*
+ * STOR, APPE, STOU (and REST + STOR): the data go to a new file aside in
+ * the same directory, which replaces the target only when the upload
+ * ends cleanly.  APPE and REST start it as a copy of the old file (all
+ * of it, or its first REST bytes).
+ */
+static int
+ftp_store(struct ftp_session *s, char *arg, enum ftp_verb verb)
+{
+	char path[FTP_PATH_MAX + 1], tmp[64], unique[40];
+	unsigned long long rest = s->rest;
+	const char *name;
+	struct stat st;
+	off_t keep = 0, off = 0;
+	ssize_t n;
+	int dirfd, fd = -1, old, err, i;
+
+	s->rest = 0;
+	if (!ftp_data_ready(s))
+		return ftp_reply(s, FTP_NO_DATA_CONN, "Use PORT or PASV "
+		    "first.");
+	if (verb == FTP_V_STOU) {
+		snprintf(unique, sizeof(unique), "ftp%08lx",
+		    (unsigned long)random());
+		arg = unique;
+	}
+	if ((dirfd = ftp_parent(s, arg, path, &name)) == -1)
+		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, errno);
+	for (i = 0; verb == FTP_V_STOU && i < 100 &&
+	    fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0; i++) {
+		snprintf(unique, sizeof(unique), "ftp%08lx",
+		    (unsigned long)random());
+		name = unique;
+		snprintf(strrchr(path, '/') + 1, sizeof(path) -
+		    (size_t)(strrchr(path, '/') + 1 - path), "%s", unique);
+	}
+	old = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (old == -1 && errno != ENOENT) {
+		err = errno;
+		close(dirfd);
+		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, err == ELOOP ?
+		    EACCES : err);
+	}
+	if (old != -1 && (fstat(old, &st) == -1 || !S_ISREG(st.st_mode))) {
+		close(old);
+		close(dirfd);
+		return ftp_reply(s, FTP_FILE_FAIL, "%.512s: Not a plain file.",
+		    arg);
+	}
+	if (old != -1)
+		keep = verb == FTP_V_APPE ? st.st_size :
+		    (off_t)rest < st.st_size ? (off_t)rest : st.st_size;
+	else if (rest > 0) {
+		close(dirfd);
+		return ftp_reply(s, FTP_FILE_FAIL, "%.512s: Nothing to "
+		    "resume.", arg);
+	}
+	for (i = 0; i < 100 && fd == -1; i++) {
+		snprintf(tmp, sizeof(tmp), ".ftp-upload.%08lx%08lx",
+		    (unsigned long)random(), (unsigned long)random());
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0666);
+		if (fd == -1 && errno != EEXIST)
+			break;
+	}
+	if (fd == -1) {
+		err = errno;
+		if (old != -1)
+			close(old);
+		close(dirfd);
+		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, err);
+	}
+	if (old != -1)
+		(void)fchmod(fd, st.st_mode & 0777);
+	/* The part kept from the old file, copied in the kernel. */
+	while (off < keep) {
+		n = copy_file_range(old, &off, fd, NULL, (size_t)(keep - off),
+		    0);
+		if (n <= 0) {
+			err = n == 0 ? EIO : errno;
+			close(old);
+			close(fd);
+			(void)unlinkat(dirfd, tmp, 0);
+			close(dirfd);
+			return ftp_reply(s, err == ENOSPC ? FTP_NO_SPACE :
+			    FTP_LOCAL_ERROR, "Cannot keep the old data: %s.",
+			    strerror(err));
+		}
+	}
+	if (old != -1)
+		close(old);
+	if ((verb == FTP_V_STOU ? ftp_reply(s, FTP_OPENING_DATA, "FILE: %s",
+	    name) : ftp_reply(s, FTP_OPENING_DATA, "Ok to send data.")) ==
+	    -1) {
+		close(fd);
+		(void)unlinkat(dirfd, tmp, 0);
+		close(dirfd);
+		return -1;
+	}
+	ftp_session_idle(s, 0);
+	s->incoming = 1;
+	if (ftp_data_recv_file(s, dirfd, tmp, fd, name, keep, path) == -1) {
+		s->incoming = 0;
+		ftp_session_idle(s, 1);
+		return ftp_reply(s, FTP_NO_DATA_CONN, "Failed to establish "
+		    "connection.");
+	}
+	return 0;
+}
+
+static int
+ftp_cmd_stor(struct ftp_session *s, char *arg)
+{
+	return ftp_store(s, arg, FTP_V_STOR);
+}
+
+static int
+ftp_cmd_appe(struct ftp_session *s, char *arg)
+{
+	return ftp_store(s, arg, FTP_V_APPE);
+}
+
+static int
+ftp_cmd_stou(struct ftp_session *s, char *arg)
+{
+	return ftp_store(s, arg, FTP_V_STOU);
+}
+
+static int
+ftp_cmd_dele(struct ftp_session *s, char *arg)
+{
+	char path[FTP_PATH_MAX + 1];
+	const char *name;
+	struct stat st;
+	int dirfd, r;
+
+	if ((dirfd = ftp_parent(s, arg, path, &name)) == -1)
+		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, errno);
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISDIR(st.st_mode)) {
+		close(dirfd);
+		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, EISDIR);
+	}
+	r = unlinkat(dirfd, name, 0);
+	close(dirfd);
+	if (r == -1)
+		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, errno);
+	log_peer(LOG_INFO, (struct sockaddr *)&s->c->peer, "%s deleted %s",
+	    s->user, path);
+	return ftp_reply(s, FTP_FILE_OK, "Delete operation successful.");
+}
+
+static int
+ftp_cmd_mkd(struct ftp_session *s, char *arg)
+{
+	char path[FTP_PATH_MAX + 1], q[2 * FTP_PATH_MAX + 4];
+	const char *name;
+	int dirfd, r;
+
+	if ((dirfd = ftp_parent(s, arg, path, &name)) == -1)
+		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, errno);
+	r = mkdirat(dirfd, name, 0777);
+	close(dirfd);
+	if (r == -1)
+		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, errno);
+	ftp_quote(q, sizeof(q), path);
+	return ftp_reply(s, FTP_CREATED, "\"%s\" created.", q);
+}
+
+static int
+ftp_cmd_rmd(struct ftp_session *s, char *arg)
+{
+	char path[FTP_PATH_MAX + 1];
+	const char *name;
+	int dirfd, r;
+
+	if ((dirfd = ftp_parent(s, arg, path, &name)) == -1)
+		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, errno);
+	r = unlinkat(dirfd, name, AT_REMOVEDIR);
+	close(dirfd);
+	if (r == -1)
+		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, errno);
+	return ftp_reply(s, FTP_FILE_OK, "Remove directory operation "
+	    "successful.");
+}
+
+static int
+ftp_cmd_rnfr(struct ftp_session *s, char *arg)
+{
+	char path[FTP_PATH_MAX + 1];
+	const char *name;
+	struct stat st;
+	int dirfd, r;
+
+	if ((dirfd = ftp_parent(s, arg, path, &name)) == -1)
+		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, errno);
+	r = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW);
+	close(dirfd);
+	if (r == -1)
+		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, errno);
+	if ((s->rnfr = strdup(path)) == NULL)
+		return ftp_reply(s, FTP_LOCAL_ERROR, "Out of memory.");
+	return ftp_reply(s, FTP_NEED_INFO, "Ready for RNTO.");
+}
+
+static int
+ftp_cmd_rnto(struct ftp_session *s, char *arg)
+{
+	char from[FTP_PATH_MAX + 1], path[FTP_PATH_MAX + 1];
+	const char *fname, *name;
+	int fdir, tdir, r, err;
+
+	if (s->rnfr == NULL)
+		return ftp_reply(s, FTP_BAD_SEQUENCE, "RNFR required first.");
+	fdir = ftp_parent(s, s->rnfr, from, &fname);
+	free(s->rnfr);
+	s->rnfr = NULL;
+	if (fdir == -1)
+		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, errno);
+	if ((tdir = ftp_parent(s, arg, path, &name)) == -1) {
+		err = errno;
+		close(fdir);
+		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, err);
+	}
+	r = renameat(fdir, fname, tdir, name);
+	err = errno;
+	close(fdir);
+	close(tdir);
+	if (r == -1)
+		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, err);
+	return ftp_reply(s, FTP_FILE_OK, "Rename successful.");
+}
+
+/* SITE CHMOD MODE PATH: permission bits only (no set-id, no sticky). */
+static int
+ftp_site_chmod(struct ftp_session *s, char *arg)
+{
+	char path[FTP_PATH_MAX + 1], *sp, *end;
+	const char *name;
+	unsigned long mode;
+	int dirfd, fd, err;
+
+	if (!s->may_write)
+		return ftp_reply(s, FTP_FILE_FAIL, "Permission denied.");
+	if ((sp = strchr(arg, ' ')) == NULL)
+		return ftp_reply(s, FTP_BAD_ARGS, "SITE CHMOD MODE PATH.");
+	*sp++ = '\0';
+	errno = 0;
+	mode = strtoul(arg, &end, 8);
+	if (*arg == '\0' || *end != '\0' || errno != 0 || mode > 0777)
+		return ftp_reply(s, FTP_BAD_ARGS, "Bad mode (000-777).");
+	if ((dirfd = ftp_parent(s, sp, path, &name)) == -1)
+		return ftp_reply_errno(s, FTP_FILE_FAIL, sp, errno);
+	/* Opened without following a symlink: chmod reaches only it. */
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	err = errno;
+	close(dirfd);
+	if (fd == -1)
+		return ftp_reply_errno(s, FTP_FILE_FAIL, sp, err == ELOOP ?
+		    EACCES : err);
+	if (fchmod(fd, (mode_t)mode) == -1) {
+		err = errno;
+		close(fd);
+		return ftp_reply_errno(s, FTP_FILE_FAIL, sp, err);
+	}
+	close(fd);
+	return ftp_reply(s, FTP_OK, "SITE CHMOD command ok.");
 }

@@ -12,10 +12,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -34,12 +36,14 @@
 #define FTPD_STATUS_EVERY	5	/* seconds between STATUS= updates */
 
 enum {
-	OPT_DATA_TIMEOUT = CLI_OPT_DAEMON_FIRST,
+	OPT_ANON_WRITE = CLI_OPT_DAEMON_FIRST,
+	OPT_DATA_TIMEOUT,
 	OPT_IDLE_TIMEOUT,
 	OPT_LOGIN_DELAY,
 	OPT_MAX_PER_IP,
 	OPT_PASV_ADDRESS,
 	OPT_PASV_PORTS,
+	OPT_USERS,
 };
 
 static const struct server_ops ftpd_ops = {
@@ -58,9 +62,12 @@ static void
 usage(void)
 {
 	printf("Usage: %s [options]\n"
-	    "Serve a directory over FTP to anonymous users, read-only.\n"
+	    "Serve files over FTP: a directory to anonymous users, read-only,\n"
+	    "and named users their homes.\n"
 	    "\n"
 	    "  -r, --root DIR          directory served (default %s)\n"
+	    "      --anon-write        anonymous users may write too\n"
+	    "      --users FILE        named users: name:crypt-hash:home[:rw]\n"
 	    "      --pasv-ports LO-HI  passive data ports (default: any)\n"
 	    "      --pasv-address IP   IPv4 address shown in PASV replies\n"
 	    "      --max-per-ip N      sessions per client address "
@@ -105,8 +112,9 @@ ftpd_status_cb(evutil_socket_t fd, short what, void *arg)
 	const struct server_stats *st = server_stats(d->srv);
 
 	sdn_status("%lu sessions, %lu transfers running, %llu files and "
-	    "%llu bytes sent", st->clients, d->transfers, d->files_sent,
-	    d->bytes_sent);
+	    "%llu bytes sent, %llu files and %llu bytes received",
+	    st->clients, d->transfers, d->files_sent, d->bytes_sent,
+	    d->files_received, d->bytes_received);
 }
 
 static void
@@ -124,6 +132,7 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		CLI_COMMON_LONGOPTS,
+		{ "anon-write",	no_argument, NULL, OPT_ANON_WRITE },
 		{ "data-timeout", required_argument, NULL, OPT_DATA_TIMEOUT },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 		{ "login-delay", required_argument, NULL, OPT_LOGIN_DELAY },
@@ -131,6 +140,7 @@ main(int argc, char **argv)
 		{ "pasv-address", required_argument, NULL, OPT_PASV_ADDRESS },
 		{ "pasv-ports",	required_argument, NULL, OPT_PASV_PORTS },
 		{ "root",	required_argument, NULL, 'r' },
+		{ "users",	required_argument, NULL, OPT_USERS },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct server_limits limits = {
@@ -162,6 +172,12 @@ main(int argc, char **argv)
 			usage();
 		case 'r':
 			cfg->root = optarg;
+			break;
+		case OPT_ANON_WRITE:
+			cfg->anon_write = 1;
+			break;
+		case OPT_USERS:
+			cfg->users_file = optarg;
 			break;
 		case OPT_DATA_TIMEOUT:
 			if (parse_seconds(optarg, 0.1, 86400,
@@ -205,6 +221,14 @@ main(int argc, char **argv)
 	if ((cfg->rootfd = open(cfg->root, O_PATH | O_DIRECTORY |
 	    O_CLOEXEC)) == -1)
 		fatal(EX_CONFIG, "root %s", cfg->root);
+	cfg->check_user = ftp_users_check;
+	if (cfg->users_file != NULL && ftp_users_load(cfg->users_file,
+	    &cfg->users, err, sizeof(err)) == -1)
+		fatalx(EX_CONFIG, "%s", err);
+	/* Upload names aside; O_EXCL makes them safe, this makes them vary. */
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+	/* RLIMIT_FSIZE: a write fails with EFBIG (552), no signal. */
+	signal(SIGXFSZ, SIG_IGN);
 	limits.max_clients = cli.max_clients;
 	limits.idle = cfg->idle;
 
@@ -223,9 +247,11 @@ main(int argc, char **argv)
 	if (life_start(d.base, ftpd_stop, &d) == -1)
 		fatalx(EX_OSERR, "cannot watch signals");
 
-	log_info("serving %s on %d socket%s%s, max %lu clients", cfg->root,
-	    set.nfds, set.nfds == 1 ? "" : "s",
-	    set.activated ? " from systemd" : "", cli.max_clients);
+	log_info("serving %s%s on %d socket%s%s, %zu named users, max %lu "
+	    "clients", cfg->root, cfg->anon_write ? " (anonymous may write)" :
+	    "", set.nfds, set.nfds == 1 ? "" : "s",
+	    set.activated ? " from systemd" : "", cfg->users.n,
+	    cli.max_clients);
 	sdn_ready();
 	sdn_status("0 sessions");
 	if (event_base_dispatch(d.base) == -1)
@@ -237,5 +263,6 @@ main(int argc, char **argv)
 	server_free(d.srv);
 	event_base_free(d.base);
 	close(cfg->rootfd);
+	ftp_users_free(&cfg->users);
 	return EX_OK;
 }

@@ -7,8 +7,10 @@
 #include <sys/time.h>
 #include <netinet/in.h>
 
+#include "addr.h"
 #include "ftp_cmd.h"
 #include "ftp_path.h"
+#include "ftp_users.h"
 
 #define FTP_LINE_MAX		(FTP_PATH_MAX + 96)	/* one command line */
 #define FTP_CONTROL_MAX_OUTPUT	(512 * 1024)	/* replies queued: STAT */
@@ -32,6 +34,24 @@ struct ftpd_config {
 	unsigned		 pasv_hi;
 	int			 has_pasv_addr;
 	struct in_addr		 pasv_addr;	/* shown in PASV replies */
+	int			 anon_write;	/* --anon-write */
+	const char		*users_file;	/* --users */
+	struct ftp_users	 users;
+	/* Checks a named user: ftp_users_check(), or NULL for none. */
+	int			(*check_user)(const struct ftp_users *,
+				    const char *, const char *,
+				    const struct ftp_user **);
+};
+
+/* Failed logins per address: the delay grows with them. */
+#define FTP_FAILS_MAX		1024	/* addresses remembered */
+#define FTP_FAILS_FORGET	900	/* seconds until forgiven */
+#define FTP_FAILS_DELAY_MAX	30	/* seconds at most */
+
+struct ftp_fail {
+	char			 host[ADDR_STRLEN];
+	unsigned		 count;
+	time_t			 last;
 };
 
 struct ftpd {
@@ -42,7 +62,10 @@ struct ftpd {
 	unsigned long		 transfers;	/* running now */
 	unsigned long long	 files_sent;
 	unsigned long long	 bytes_sent;
+	unsigned long long	 files_received;
+	unsigned long long	 bytes_received;
 	unsigned		 pasv_next;	/* rotates through the range */
+	struct ftp_fail		 fails[FTP_FAILS_MAX];
 };
 
 enum ftp_login {
@@ -58,6 +81,8 @@ enum ftp_xfer_result {
 	FTP_XR_TIMEOUT,
 	FTP_XR_LOCAL,		/* our side: file or memory */
 	FTP_XR_ABORTED,	/* ABOR, QUIT, shutdown */
+	FTP_XR_NOSPACE,	/* upload: ENOSPC (452) */
+	FTP_XR_QUOTA,		/* upload: EDQUOT, EFBIG (552) */
 };
 
 struct ftp_session {
@@ -80,6 +105,8 @@ struct ftp_session {
 	struct event		*delay_ev;	/* failed-login delay */
 	unsigned		 failures;
 	int			 stopping;	/* close after this transfer */
+	int			 incoming;	/* the transfer is an upload */
+	char			*rnfr;		/* RNFR's path, for RNTO */
 	struct ftp_data		*data;
 };
 
@@ -102,6 +129,8 @@ int	ftp_data_ready(const struct ftp_session *);
 int	ftp_data_busy(const struct ftp_session *);
 int	ftp_data_send_file(struct ftp_session *, int, off_t, off_t, int,
 	    const char *);
+int	ftp_data_recv_file(struct ftp_session *, int, const char *, int,
+	    const char *, off_t, const char *);
 int	ftp_data_send_listing(struct ftp_session *, struct ftp_listing *,
 	    const char *);
 void	ftp_data_progress(const struct ftp_session *, unsigned long long *,

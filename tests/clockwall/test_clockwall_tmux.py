@@ -8,6 +8,7 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -82,10 +83,10 @@ def read(path):
         return ""
 
 
-def run_wall(tag, prefix=""):
+def run_wall(tag, prefix="", extra=()):
     """Starts the wall in the pane's shell; it echoes tag=STATUS at exit."""
     type_line("%s%s %s; echo %s=$?" % (prefix, shlex.quote(CLOCKWALL),
-                                       " ".join(args), tag))
+                                       " ".join(args + list(extra)), tag))
     return poll(lambda: all_up(screen()) and fmt("#{alternate_on}") == "1",
                 15)
 
@@ -207,10 +208,26 @@ try:
     t.eq(modes, read(before), "q: the terminal modes are restored")
 
     # --- NO_COLOR, then Ctrl-C ---------------------------------------------------
-    up = run_wall("second", "NO_COLOR=1 ")
+    # With a clock that accepts but never speaks: it spins while connecting.
+    quiet = socket.socket()
+    quiet.bind(("127.0.0.1", 0))
+    quiet.listen(16)
+    up = run_wall("second", "NO_COLOR=1 ",
+                  ["Quiet=127.0.0.1:%d" % quiet.getsockname()[1]])
     t.ok(up, "the view runs again with NO_COLOR set", screen())
     t.ok(re.search(r"\x1b\[[0-9;]*3[0-7]m", screen(True)) is None,
          "NO_COLOR: no colour at all", screen(True))
+    spins = set()
+    deadline = time.monotonic() + 8
+    while len(spins) < 3 and time.monotonic() < deadline:
+        m = re.match(r"connecting ([-\\|/])$",
+                     rows(screen()).get("Quiet", ("", ""))[1])
+        if m:
+            spins.add(m.group(1))
+        time.sleep(0.05)
+    t.ok(len(spins) >= 3, "a clock still connecting shows a turning spinner "
+         "(%s)" % " ".join(sorted(spins)))
+    quiet.close()
     tmux("send-keys", "-t", "wall", "C-c")
     ok, cursor, modes = restored("second", os.path.join(tmp, "stty.int"))
     t.ok(ok, "Ctrl-C exits 0 and leaves the alternate screen", screen())

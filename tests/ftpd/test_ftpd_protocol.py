@@ -15,7 +15,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ftptest import FTPD, Tree, start, login, cmd, retr, raw, read_reply  # noqa
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
-from taplib import Tap, binary  # noqa: E402
+from taplib import Tap, binary, under_valgrind  # noqa: E402
 
 t = Tap()
 tree = Tree(big=24 * 1024 * 1024)
@@ -131,7 +131,10 @@ try:
         facts = dict(f.mlsd("pub"))
         t.ok(facts.get("big.bin", {}).get("size") == str(len(tree.big)) and
              facts["sub dir"]["type"] == "dir" and
-             facts["ok"]["type"] == "file" and "abs" not in facts and
+             # Valgrind lacks openat2: the walk refuses every symlink.
+             (facts.get("ok", {}).get("type") == "file" or
+              (under_valgrind() and "ok" not in facts)) and
+             "abs" not in facts and
              "up" not in facts, "MLSD: facts; links out of the root left out",
              facts)
         lines = []
@@ -159,7 +162,9 @@ try:
         t.ok(r.startswith("226 ") and data == b"", "REST past the end: nothing")
         t.ok(cmd(f, "REST x").startswith("501 "), "REST x: 501")
         r, data = retr(f, "pub/ok")
-        t.ok(r.startswith("226 ") and data == b"hello\n",
+        # Valgrind lacks openat2: the walk refuses every symlink.
+        t.ok((r.startswith("226 ") and data == b"hello\n") or
+             (under_valgrind() and r.startswith("550 ")),
              "RETR through a symlink that stays inside")
         r, data = retr(f, "pub")
         t.ok(r.startswith("550 "), "RETR of a directory: 550", r)

@@ -17,7 +17,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ftptest import Tree, start, login, cmd, retr, raw, read_reply  # noqa
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
-from taplib import Tap, Daemon, free_port  # noqa: E402
+from taplib import Tap, Daemon, free_port, under_valgrind  # noqa: E402
 
 SECRET = b"outside the root\n"
 t = Tap()
@@ -65,7 +65,12 @@ try:
             t.ok(cmd(f, c).startswith("550 "), "%s: 550" % c)
         # A symlink that stays inside is fine.
         r, data = retr(f, "pub/ok")
-        t.ok(data == b"hello\n", "a symlink inside the root works")
+        if under_valgrind():
+            # Valgrind lacks openat2: the walk refuses every symlink.
+            t.ok(True, "# SKIP a symlink inside the root works (refused "
+                 "under valgrind, as without openat2)")
+        else:
+            t.ok(data == b"hello\n", "a symlink inside the root works")
 
         # NUL bytes: the whole command is refused.
         s = raw("127.0.0.1", d.ftp_port)
@@ -164,10 +169,13 @@ try:
         os.environ["CLOCKWORK_WRAPPER"] = " ".join(
             ["setpriv"] + pre + os.environ.get("CLOCKWORK_WRAPPER",
                                                "").split())
+    saved = os.environ.get("CLOCKWORK_WRAPPER")
     try:
         d = Daemon(argv, port=port)
     finally:
         os.environ.pop("CLOCKWORK_WRAPPER", None)
+        if saved is not None:
+            os.environ["CLOCKWORK_WRAPPER"] = saved
     with d:
         d.ftp_host, d.ftp_port = "127.0.0.1", port
         f = login(d)

@@ -73,6 +73,9 @@ static int	ftp_parent(struct ftp_session *, const char *, char *,
 		    const char **);
 static struct ftp_fail *ftp_fail_find(struct ftpd *, const char *, int);
 static int	ftp_site_chmod(struct ftp_session *, char *);
+static void	ftp_session_xferlog(struct ftp_session *,
+		    enum ftp_xfer_result, const char *, unsigned long long,
+		    double);
 static int	ftp_cmd_eprt(struct ftp_session *, char *);
 static int	ftp_cmd_epsv(struct ftp_session *, char *);
 static int	ftp_cmd_feat(struct ftp_session *, char *);
@@ -505,7 +508,10 @@ ftp_session_xfer_report(struct ftp_session *s, enum ftp_xfer_result result,
 	    s->incoming ? "received" : "sent", epath,
 	    s->incoming ? "from" : "to", s->user, bytes, secs,
 	    result == FTP_XR_OK ? "ok" : why);
+	if (s->xfer_file && s->d->cfg.xferlog_fd != -1)
+		ftp_session_xferlog(s, result, path, bytes, secs);
 	s->incoming = 0;
+	s->xfer_file = 0;
 	ftp_session_idle(s, 1);
 	switch (result) {
 	case FTP_XR_OK:
@@ -549,6 +555,38 @@ ftp_session_xfer_report(struct ftp_session *s, enum ftp_xfer_result result,
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * One line of the wu-ftpd xferlog(5) format for a file transfer:
+ * "time secs host bytes path a|b _ o|i a|r user ftp 0 * c|i", the path's
+ * blanks and control bytes made '_' so that fields stay fields.
+ */
+static void
+ftp_session_xferlog(struct ftp_session *s, enum ftp_xfer_result result,
+    const char *path, unsigned long long bytes, double secs)
+{
+	char line[FTP_PATH_MAX + 512], when[64], *p;
+	time_t now = time(NULL);
+	struct tm tm;
+	int n, pstart;
+
+	if (localtime_r(&now, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%a %b %e %H:%M:%S %Y", &tm) == 0)
+		return;
+	n = snprintf(line, sizeof(line), "%s %.0f %s %llu %n%s %c _ %c %c %s "
+	    "ftp 0 * %c\n", when, secs < 1 ? 1 : secs, s->c->host, bytes,
+	    &pstart, path, s->ascii ? 'a' : 'b', s->incoming ? 'i' : 'o',
+	    s->anonymous ? 'a' : 'r', s->user,
+	    result == FTP_XR_OK ? 'c' : 'i');
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return;
+	for (p = line + pstart; *p != '\0' && p < line + pstart +
+	    (int)strlen(path); p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			*p = '_';
+	if (write(s->d->cfg.xferlog_fd, line, (size_t)n) != n)
+		log_warn("xferlog");
 }
 
 /* The delay after a failed login is over: say so, go on reading. */
@@ -1031,6 +1069,7 @@ ftp_cmd_retr(struct ftp_session *s, char *arg)
 		return -1;
 	}
 	ftp_session_idle(s, 0);
+	s->xfer_file = 1;
 	if (ftp_data_send_file(s, fd, (off_t)rest, st.st_size, s->ascii,
 	    path) == -1) {
 		ftp_session_idle(s, 1);
@@ -1361,6 +1400,7 @@ ftp_store(struct ftp_session *s, char *arg, enum ftp_verb verb)
 	}
 	ftp_session_idle(s, 0);
 	s->incoming = 1;
+	s->xfer_file = 1;
 	if (ftp_data_recv_file(s, dirfd, tmp, fd, name, keep, path) == -1) {
 		s->incoming = 0;
 		ftp_session_idle(s, 1);

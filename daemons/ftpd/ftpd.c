@@ -44,6 +44,7 @@ enum {
 	OPT_PASV_ADDRESS,
 	OPT_PASV_PORTS,
 	OPT_USERS,
+	OPT_XFERLOG,
 };
 
 static const struct server_ops ftpd_ops = {
@@ -68,6 +69,7 @@ usage(void)
 	    "  -r, --root DIR          directory served (default %s)\n"
 	    "      --anon-write        anonymous users may write too\n"
 	    "      --users FILE        named users: name:crypt-hash:home[:rw]\n"
+	    "      --xferlog FILE      also log transfers there (xferlog(5))\n"
 	    "      --pasv-ports LO-HI  passive data ports (default: any)\n"
 	    "      --pasv-address IP   IPv4 address shown in PASV replies\n"
 	    "      --max-per-ip N      sessions per client address "
@@ -141,6 +143,7 @@ main(int argc, char **argv)
 		{ "pasv-ports",	required_argument, NULL, OPT_PASV_PORTS },
 		{ "root",	required_argument, NULL, 'r' },
 		{ "users",	required_argument, NULL, OPT_USERS },
+		{ "xferlog",	required_argument, NULL, OPT_XFERLOG },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct server_limits limits = {
@@ -153,6 +156,7 @@ main(int argc, char **argv)
 	struct ftpd_config *cfg = &d.cfg;
 	struct cli_common cli;
 	struct listen_set set;
+	const char *xferlog = NULL;
 	char err[512];
 	int ch;
 
@@ -161,6 +165,7 @@ main(int argc, char **argv)
 	cfg->idle.tv_sec = 300;
 	cfg->data_timeout.tv_sec = 300;
 	cfg->login_delay.tv_sec = 1;
+	cfg->xferlog_fd = -1;
 	cli_init(&cli, argv[0]);
 	cli_go_style(argc, argv);
 	while ((ch = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "r:",
@@ -178,6 +183,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_USERS:
 			cfg->users_file = optarg;
+			break;
+		case OPT_XFERLOG:
+			xferlog = optarg;
 			break;
 		case OPT_DATA_TIMEOUT:
 			if (parse_seconds(optarg, 0.1, 86400,
@@ -222,6 +230,9 @@ main(int argc, char **argv)
 	    O_CLOEXEC)) == -1)
 		fatal(EX_CONFIG, "root %s", cfg->root);
 	cfg->check_user = ftp_users_check;
+	if (xferlog != NULL && (cfg->xferlog_fd = open(xferlog, O_WRONLY |
+	    O_APPEND | O_CREAT | O_CLOEXEC, 0640)) == -1)
+		fatal(EX_CANTCREAT, "--xferlog %s", xferlog);
 	if (cfg->users_file != NULL && ftp_users_load(cfg->users_file,
 	    &cfg->users, err, sizeof(err)) == -1)
 		fatalx(EX_CONFIG, "%s", err);
@@ -264,5 +275,7 @@ main(int argc, char **argv)
 	event_base_free(d.base);
 	close(cfg->rootfd);
 	ftp_users_free(&cfg->users);
+	if (cfg->xferlog_fd != -1)
+		close(cfg->xferlog_fd);
 	return EX_OK;
 }

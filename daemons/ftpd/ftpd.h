@@ -36,6 +36,7 @@ struct ftpd_config {
 	struct in_addr		 pasv_addr;	/* shown in PASV replies */
 	int			 anon_write;	/* --anon-write */
 	const char		*users_file;	/* --users */
+	int			 xferlog_fd;	/* --xferlog, or -1 */
 	struct ftp_users	 users;
 	/* Checks a named user: ftp_users_check(), or NULL for none. */
 	int			(*check_user)(const struct ftp_users *,
@@ -106,6 +107,7 @@ struct ftp_session {
 	unsigned		 failures;
 	int			 stopping;	/* close after this transfer */
 	int			 incoming;	/* the transfer is an upload */
+	int			 xfer_file;	/* ... of a file, not a listing */
 	char			*rnfr;		/* RNFR's path, for RNTO */
 	struct ftp_data		*data;
 };

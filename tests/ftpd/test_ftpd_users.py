@@ -309,12 +309,20 @@ try:
              in d.output(), "uploads logged (user, path, bytes, result)")
 
     # --anon-write.
-    with start(tree, "--anon-write") as d:
+    xlog = os.path.join(work, "xferlog")
+    with start(tree, "--anon-write", "--xferlog", xlog) as d:
         a = login(d)
         r = stor(a, "pub/anon.bin", b"anonymous data")
         t.ok(r.startswith("226") and content(tree.path("pub/anon.bin")) ==
              b"anonymous data", "--anon-write: anonymous STOR works", r)
+        r, data = retr(a, "pub/sub dir/caf\u00e9.txt")
         a.quit()
+        log = content(xlog).decode("utf-8", "replace").splitlines()
+        t.ok(len(log) == 2 and
+             log[0].endswith(" 14 /pub/anon.bin b _ i a anonymous ftp 0 * c")
+             and log[1].endswith(" /pub/sub_dir/caf\u00e9.txt b _ o a "
+                                 "anonymous ftp 0 * c"),
+             "--xferlog: one xferlog(5) line per file transfer", log)
         os.unlink(tree.path("pub/anon.bin"))
 
     # A file size limit (RLIMIT_FSIZE): 552, no half file, still running.

@@ -11,6 +11,14 @@ clock_line 8020 >/dev/null
 pid1=$(systemctl show -p MainPID --value clock@8010.service)
 pid2=$(systemctl show -p MainPID --value clock@8020.service)
 check "both instances run before" sh -c "[ '$pid1' -gt 0 ] && [ '$pid2' -gt 0 ]"
+# The other daemons' sockets and services, where they run (earlier
+# scenarios started them): NAME SOCKET-TIMESTAMP SERVICE-PID.
+others=""
+for u in reverb clockwork-ftpd; do
+	systemctl is-active -q "$u.socket" || continue
+	others="$others $u $(systemctl show -p ActiveEnterTimestampMonotonic --value "$u.socket") \
+$(systemctl show -p MainPID --value "$u.service")"
+done
 
 # A client that connects every 0.2 s during the upgrade and notes what it
 # got: the time, a connection closed before the first line (it was open
@@ -53,9 +61,24 @@ npid1=$(systemctl show -p MainPID --value clock@8010.service)
 npid2=$(systemctl show -p MainPID --value clock@8020.service)
 check "clock@8010.service restarted (pid $pid1 -> $npid1)" sh -c "[ '$npid1' -gt 0 ] && [ '$npid1' != '$pid1' ]"
 check "clock@8020.service restarted (pid $pid2 -> $npid2)" sh -c "[ '$npid2' -gt 0 ] && [ '$npid2' != '$pid2' ]"
+set -- $others
+while [ $# -ge 3 ]; do
+	check "$1.socket never restarted" test \
+		"$(systemctl show -p ActiveEnterTimestampMonotonic --value "$1.socket")" = "$2"
+	npid=$(systemctl show -p MainPID --value "$1.service")
+	if [ "$3" -gt 0 ]; then
+		check "$1.service restarted (pid $3 -> $npid)" sh -c "[ '$npid' -gt 0 ] && [ '$npid' != '$3' ] &&
+			! readlink /proc/$npid/exe | grep -q deleted"
+	fi
+	shift 3
+done
 check "they run the new clockd" sh -c "! readlink /proc/$npid1/exe /proc/$npid2/exe | grep -q deleted"
 check "8010 still tells Tokyo time" near_zone "$(clock_line 8010)" Asia/Tokyo
 check "8020 still tells New York time" near_zone "$(clock_line 8020)" America/New_York
+if systemctl is-active -q reverb.socket; then
+	out=$(printf 'up\n' | timeout 10 nc -N 127.0.0.1 8000 | head -n 1)
+	check "reverb answers after the upgrade" test "$out" = "$(printf '\t UP')"
+fi
 check "the conffile is unchanged" grep -qx 'TZ=Asia/Tokyo' /etc/clockwork/clock@8010.env
 check "no failed units" sh -c '[ -z "$(systemctl --failed --no-legend --plain)" ]'
 finish

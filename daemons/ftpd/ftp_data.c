@@ -211,6 +211,14 @@ ftp_data_ready(const struct ftp_session *s)
 	return s->data != NULL && s->data->mode != FTP_DATA_NONE;
 }
 
+/* The virtual path of the running transfer ("" when none). */
+const char *
+ftp_data_path(const struct ftp_session *s)
+{
+	return s->data != NULL && s->data->src != FTP_SRC_NONE ?
+	    s->data->path : "";
+}
+
 /* A transfer runs, or its end is not reported yet. */
 int
 ftp_data_busy(const struct ftp_session *s)

@@ -203,9 +203,17 @@ void
 ftp_session_closed(struct conn *c, const char *why)
 {
 	struct ftp_session *s = c->data;
+	char epath[512];
 
 	if (s == NULL)
 		return;
+	if (ftp_data_path(s)[0] != '\0') {
+		log_escape(epath, sizeof(epath), ftp_data_path(s),
+		    strlen(ftp_data_path(s)));
+		log_peer(LOG_NOTICE, (struct sockaddr *)&c->peer, "%s of %s "
+		    "cut: the session ended", s->incoming ? "upload" :
+		    "download", epath);
+	}
 	ftp_data_close(s);
 	event_free(s->delay_ev);
 	free(s->held);

@@ -139,6 +139,7 @@ void	ftp_data_progress(const struct ftp_session *, unsigned long long *,
 	    unsigned long long *);
 void	ftp_data_close(struct ftp_session *);
 int	ftp_data_abort(struct ftp_session *);
+const char *ftp_data_path(const struct ftp_session *);
 int	ftp_data_parse_port(const char *, struct sockaddr_in *);
 int	ftp_data_parse_eprt(const char *, struct sockaddr_storage *,
 	    socklen_t *);

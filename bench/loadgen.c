@@ -106,6 +106,7 @@ struct opts {
 	const char	*out;
 	int		 hold;
 	int		 user_ts;
+	int		 read_every;	/* ms; 0: read as lines come */
 };
 
 static struct opts	 o;
@@ -172,6 +173,8 @@ usage(void)
 	    "  --duration S --inflight W      tput: window, lines in flight\n"
 	    "  --hold               ftp: print READY, wait for stdin EOF\n"
 	    "  --user-timestamps    stamp lines when read, not when received\n"
+	    "  --read-every MS      clock: read only every MS ms of the wall\n"
+	    "                       clock (at MS/2 past), not as lines come\n"
 	    "  --out PREFIX         write PREFIX.NAME.dat quantile tables\n");
 	exit(64);
 }
@@ -642,6 +645,7 @@ static void
 run_loop(int64_t deadline, int (*done)(void))
 {
 	struct epoll_event evs[EVENTS_MAX];
+	static int nap_due;
 	int64_t left;
 	int n, k, ms;
 	unsigned i;
@@ -656,7 +660,31 @@ run_loop(int64_t deadline, int (*done)(void))
 		ms = (int)(left / MSEC) + 1;
 		if (ms > 50)
 			ms = 50;
+		if (measuring && o.read_every > 0) {
+			/*
+			 * Read only at fixed moments of the wall clock: the
+			 * kernel has stamped each line already, and a reader
+			 * that wakes for every line would compete with the
+			 * server for the CPU while it sends.
+			 */
+			if (nap_due) {
+				int64_t now = now_ns(), per = o.read_every * MSEC;
+				int64_t next = (now / per) * per + per / 2;
+				struct timespec ts;
+
+				if (next <= now)
+					next += per;
+				if (next > deadline)
+					next = deadline;
+				ts.tv_sec = (next - now) / NSEC;
+				ts.tv_nsec = (next - now) % NSEC;
+				nanosleep(&ts, NULL);
+			}
+			ms = 0;
+		}
 		n = epoll_wait(ep, evs, EVENTS_MAX, ms);
+		/* Drained: nap until the next reading moment. */
+		nap_due = n < EVENTS_MAX;
 		if (n == -1 && errno != EINTR)
 			die("epoll_wait: %s", strerror(errno));
 		for (k = 0; k < n; k++) {
@@ -1100,6 +1128,7 @@ main(int argc, char **argv)
 		{ "hold", no_argument, NULL, 'h' },
 		{ "user-timestamps", no_argument, NULL, 'u' },
 		{ "out", required_argument, NULL, 'o' },
+		{ "read-every", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct rlimit rl;
@@ -1149,6 +1178,7 @@ main(int argc, char **argv)
 		case 'h': o.hold = 1; break;
 		case 'u': o.user_ts = 1; break;
 		case 'o': o.out = optarg; break;
+		case 'r': o.read_every = atoi(optarg); break;
 		default: usage();
 		}
 	}

@@ -16,9 +16,17 @@ for f in /usr/sbin/clockd /lib/systemd/system/clock@.socket /lib/systemd/system/
 done
 check "clock@8010.env is a conffile" sh -c \
 	'dpkg-query -W -f="\${Conffiles}" clockwork | grep -q " /etc/clockwork/clock@8010.env "'
+if [ -e /usr/sbin/clockwork-ftpd ]; then
+	check "/etc/default/clockwork-ftpd is a conffile" sh -c \
+		'dpkg-query -W -f="\${Conffiles}" clockwork | grep -q " /etc/default/clockwork-ftpd "'
+fi
+# Every program has its manual page.
+for p in $(dpkg -L clockwork | grep -E '^/usr/s?bin/'); do
+	check "man page for $(basename "$p")" sh -c "man -w $(basename "$p") >/dev/null 2>&1"
+done
 check "clock@8010.env names Asia/Tokyo" grep -qx 'TZ=Asia/Tokyo' /etc/clockwork/clock@8010.env
 check "clockd --version runs" /usr/sbin/clockd --version
-check "no clock listens after install alone" sh -c '! ss -Htln | grep -q ":80[0-9][0-9] "'
+check "nothing listens after the install alone" sh -c '! ss -Htln | grep -Eq ":(80[0-9][0-9]|21) "'
 check "no failed units" sh -c '[ -z "$(systemctl --failed --no-legend --plain)" ]'
 systemctl --failed --no-legend --plain | sed 's/^/# failed: /'
 finish

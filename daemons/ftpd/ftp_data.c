@@ -41,7 +41,8 @@
 #define FTP_DATA_TEXT_BATCH	(64 * 1024)	/* text made per refill */
 #define FTP_DATA_TEXT_MAX	(256 * 1024)	/* text queued at most */
 #define FTP_DATA_ASCII_READ	(32 * 1024)	/* file bytes per refill */
-#define FTP_DATA_READ_HIWAT	(256 * 1024)	/* upload bytes read at once */
+#define FTP_DATA_READ_HIWAT	(1024 * 1024)	/* upload bytes read at once */
+#define FTP_DATA_WRITEBACK	(8 * 1024 * 1024) /* start writeback every */
 
 enum ftp_data_mode {
 	FTP_DATA_NONE,
@@ -80,6 +81,7 @@ struct ftp_data {
 	char			 tmpname[64];	/* upload: the file aside */
 	char			 name[FTP_PATH_MAX + 1]; /* upload: final name */
 	int			 werr;		/* upload: errno of a write */
+	unsigned long long	 synced;	/* upload: writeback started */
 	struct evbuffer_file_segment *seg;
 	off_t			 start;		/* first byte sent */
 	off_t			 off;		/* next byte to queue */
@@ -179,6 +181,7 @@ ftp_data_reset(struct ftp_data *dt)
 	}
 	dt->tmpname[0] = '\0';
 	dt->werr = 0;
+	dt->synced = 0;
 	ftp_listing_free(dt->listing);
 	dt->listing = NULL;
 	evtimer_del(dt->wait_ev);
@@ -794,6 +797,15 @@ ftp_data_drain(struct ftp_data *dt)
 			return -1;
 		}
 		dt->queued += (unsigned long long)n;
+	}
+	/*
+	 * Start writing back what has piled up, without waiting, so that
+	 * the fsync at the end finds little left to do.
+	 */
+	if (dt->queued - dt->synced >= FTP_DATA_WRITEBACK) {
+		(void)sync_file_range(dt->fd, (off_t)dt->synced + dt->start,
+		    (off_t)(dt->queued - dt->synced), SYNC_FILE_RANGE_WRITE);
+		dt->synced = dt->queued;
 	}
 	return 0;
 }

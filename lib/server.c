@@ -55,6 +55,8 @@ static int	conn_lean_setup(struct conn *, evutil_socket_t);
 static void	conn_lean_read_cb(evutil_socket_t, short, void *);
 static void	conn_lean_write_cb(evutil_socket_t, short, void *);
 static void	conn_lean_flushed(struct conn *);
+static void	conn_lean_discard(struct conn *, evutil_socket_t);
+static void	conn_lean_read_update(struct conn *);
 static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
 
@@ -327,14 +329,14 @@ conn_lean_setup(struct conn *c, evutil_socket_t fd)
 	if (event_assign(c->lean_rev, c->srv->base, fd, EV_READ | EV_PERSIST,
 	    conn_lean_read_cb, c) == -1)
 		return -1;
+	c->lean_reading = 1;
 	return event_add(c->lean_rev, NULL);
 }
 
-/* Input of a lean conn is thrown away; EOF and errors end it. */
+/* Input nobody reads (no ops->readable): thrown away; EOF and errors end it. */
 static void
-conn_lean_read_cb(evutil_socket_t fd, short what, void *arg)
+conn_lean_discard(struct conn *c, evutil_socket_t fd)
 {
-	struct conn *c = arg;
 	char buf[1024];
 	ssize_t n;
 	int i;
@@ -348,7 +350,8 @@ conn_lean_read_cb(evutil_socket_t fd, short what, void *arg)
 		    errno == EINTR))
 			return;
 		if (n == 0) {
-			event_del(c->lean_rev);
+			c->lean_eof = 1;
+			conn_lean_read_update(c);
 			if (c->srv->ops->eof != NULL)
 				c->srv->ops->eof(c);
 			else
@@ -358,6 +361,117 @@ conn_lean_read_cb(evutil_socket_t fd, short what, void *arg)
 		conn_close(c, strerror(errno));
 		return;
 	}
+}
+
+/*
+ * Input of a lean conn goes to an evbuffer made for it, at most up to
+ * max_input; the daemon takes it in ops->readable, and what it leaves
+ * keeps the buffer alive.  An emptied buffer is given back at once, so
+ * that idle clients hold none.
+ */
+static void
+conn_lean_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	const struct server_ops *ops = c->srv->ops;
+	size_t have, room = 16384;
+	int n;
+
+	if (ops->readable == NULL) {
+		conn_lean_discard(c, fd);
+		return;
+	}
+	if (c->lean_in == NULL && (c->lean_in = evbuffer_new()) == NULL) {
+		conn_close(c, "out of memory");
+		return;
+	}
+	have = evbuffer_get_length(c->lean_in);
+	if (c->srv->limits.max_input != 0)
+		room = have < c->srv->limits.max_input ?
+		    c->srv->limits.max_input - have : 0;
+	if (room == 0) {
+		conn_lean_read_update(c);
+		return;
+	}
+	n = evbuffer_read(c->lean_in, fd, (int)(room < 16384 ? room : 16384));
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			conn_close(c, strerror(errno));
+		return;
+	}
+	c->in_callback = 1;
+	if (n == 0) {
+		c->lean_eof = 1;
+		conn_lean_read_update(c);
+		if (ops->eof != NULL)
+			ops->eof(c);
+		else
+			conn_close(c, "closed by the client");
+	} else
+		ops->readable(c);
+	c->in_callback = 0;
+	if (c->dead) {
+		free(c);
+		return;
+	}
+	if (c->lean_in != NULL && evbuffer_get_length(c->lean_in) == 0) {
+		evbuffer_free(c->lean_in);
+		c->lean_in = NULL;
+	}
+	conn_lean_read_update(c);
+}
+
+/* Reads while nobody paused us, the client may still send, and room is left. */
+static void
+conn_lean_read_update(struct conn *c)
+{
+	size_t max = c->srv->limits.max_input;
+	int want;
+
+	want = !c->read_paused && !c->closing && !c->lean_eof &&
+	    !(max != 0 && c->lean_in != NULL &&
+	    evbuffer_get_length(c->lean_in) >= max);
+	if (want == (int)c->lean_reading)
+		return;
+	if (want)
+		event_add(c->lean_rev, NULL);
+	else
+		event_del(c->lean_rev);
+	c->lean_reading = want;
+}
+
+/* The input buffer, for lean and buffered connections alike. */
+struct evbuffer *
+conn_input(struct conn *c)
+{
+	if (c->bev != NULL)
+		return bufferevent_get_input(c->bev);
+	if (c->lean_in == NULL)
+		c->lean_in = evbuffer_new();
+	return c->lean_in;
+}
+
+/* Stop reading (backpressure) until conn_read_resume(). */
+void
+conn_read_pause(struct conn *c)
+{
+	c->read_paused = 1;
+	if (c->bev != NULL)
+		bufferevent_disable(c->bev, EV_READ);
+	else
+		conn_lean_read_update(c);
+}
+
+void
+conn_read_resume(struct conn *c)
+{
+	c->read_paused = 0;
+	if (c->closing)
+		return;
+	if (c->bev != NULL)
+		bufferevent_enable(c->bev, EV_READ);
+	else
+		conn_lean_read_update(c);
 }
 
 static void
@@ -489,9 +603,15 @@ conn_close(struct conn *c, const char *why)
 			event_free(c->lean_wev);
 		if (c->lean_out != NULL)
 			evbuffer_free(c->lean_out);
+		if (c->lean_in != NULL)
+			evbuffer_free(c->lean_in);
 		close(c->fd);
 	}
-	free(c);
+	/* Inside the conn's own read callback: that frees it on return. */
+	if (c->in_callback)
+		c->dead = 1;
+	else
+		free(c);
 	server_maybe_done(srv);
 }
 
@@ -504,7 +624,7 @@ conn_close_after_flush(struct conn *c, const char *why)
 	if (c->bev != NULL)
 		bufferevent_disable(c->bev, EV_READ);
 	else
-		event_del(c->lean_rev);
+		conn_lean_read_update(c);
 	if (conn_output_len(c) == 0)
 		conn_close(c, why);
 }

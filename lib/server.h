@@ -44,6 +44,12 @@ struct conn {
 	struct event		*lean_rev;	/* in the same allocation */
 	struct event		*lean_wev;	/* only while output is queued */
 	struct evbuffer		*lean_out;	/* idem */
+	struct evbuffer		*lean_in;	/* only while input waits */
+	unsigned		 lean_reading:1; /* read event added */
+	unsigned		 lean_eof:1;	/* the client shut its side */
+	unsigned		 read_paused:1;	/* conn_read_pause() */
+	unsigned		 in_callback:1;	/* freeing waits till it returns */
+	unsigned		 dead:1;	/* closed inside a callback */
 };
 
 struct server_ops {
@@ -66,9 +72,9 @@ struct server_limits {
 	/*
 	 * Lean connections: no bufferevent, just the socket, one read event in
 	 * the conn's own allocation and an output queue made only while one is
-	 * needed.  For daemons that mostly write (clockd): a few hundred bytes
-	 * a client.  Input is read and thrown away (ops->readable and idle are
-	 * not used); EOF calls ops->eof as usual.
+	 * needed, and an input buffer only while unread input waits: a few
+	 * hundred bytes a client.  Without ops->readable input is thrown away;
+	 * with it, read through conn_input().  limits.idle is not used.
 	 */
 	int		 lean;
 };
@@ -96,5 +102,8 @@ void	conn_close(struct conn *, const char *);
 void	conn_close_after_flush(struct conn *, const char *);
 void	conn_drop(struct conn *, const char *);
 size_t	conn_output_len(const struct conn *);
+struct evbuffer *conn_input(struct conn *);
+void	conn_read_pause(struct conn *);
+void	conn_read_resume(struct conn *);
 
 #endif

@@ -20,7 +20,6 @@
 #include <time.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
@@ -235,7 +234,7 @@ reverb_stopping(struct conn *c)
 	struct reverb_conn *rc = c->data;
 
 	rc->stopping = 1;
-	bufferevent_disable(c->bev, EV_READ);
+	conn_read_pause(c);
 	if (rc->q.count == 0)
 		reverb_finish(c, "shutdown");
 }
@@ -250,7 +249,7 @@ static int
 reverb_input(struct conn *c, uint64_t now)
 {
 	struct reverb_conn *rc = c->data;
-	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *in = conn_input(c);
 	size_t len, before = rd.lines;
 	int full;
 
@@ -293,11 +292,11 @@ done:
 		evtimer_add(&rc->idle_ev, rd.common_idle);
 	if (full && !rc->paused) {
 		rc->paused = 1;
-		bufferevent_disable(c->bev, EV_READ);
+		conn_read_pause(c);
 	} else if (!full && rc->paused) {
 		rc->paused = 0;
 		if (!rc->eof && !rc->stopping)
-			bufferevent_enable(c->bev, EV_READ);
+			conn_read_resume(c);
 	}
 	if ((rc->eof || rc->stopping) && rc->q.count == 0 &&
 	    (rc->stopping || evbuffer_get_length(in) == 0)) {
@@ -441,7 +440,7 @@ reverb_idle_cb(evutil_socket_t fd, short what, void *arg)
 		evtimer_add(&rc->idle_ev, rd.common_idle);
 		return;
 	}
-	bufferevent_disable(c->bev, EV_READ);
+	conn_read_pause(c);
 	reverb_finish(c, "idle timeout");
 }
 
@@ -572,6 +571,7 @@ main(int argc, char **argv)
 	struct server_limits limits = {
 		.max_output = REVERBD_MAX_OUTPUT,
 		.sndbuf = REVERBD_SNDBUF,
+		.lean = 1,	/* buffers only while input or output waits */
 	};
 	struct timeval status_tv = { REVERBD_STATUS_SEC, 0 };
 	struct cli_common cli;

@@ -27,6 +27,7 @@
 #include "cli.h"
 #include "echoq.h"
 #include "life.h"
+#include "idle.h"
 #include "lineio.h"
 #include "listen.h"
 #include "log.h"
@@ -65,7 +66,7 @@ struct reverbd {
 	struct timeval		 idle;
 	uint64_t		 delay_us;
 	const struct timeval	*common_delay;
-	const struct timeval	*common_idle;
+	struct idle_list	 idle_list;	/* one timer for every client */
 	size_t			 max_line;
 	size_t			 max_pending;
 	size_t			 pending_bytes;
@@ -86,7 +87,7 @@ struct reverbd {
 struct reverb_conn {
 	struct conn		*c;
 	struct event		 echo_ev;	/* the next owed echo */
-	struct event		 idle_ev;	/* no line for --idle-timeout */
+	struct idle_entry	 idle;		/* no line for --idle-timeout */
 	struct echoq		 q;
 	int			 eof;		/* the client sends no more */
 	int			 paused;	/* reading off: too much in flight */
@@ -102,7 +103,7 @@ static void	reverb_eof(struct conn *);
 static void	reverb_stopping(struct conn *);
 static void	reverb_closed(struct conn *, const char *);
 static void	reverb_echo_cb(evutil_socket_t, short, void *);
-static void	reverb_idle_cb(evutil_socket_t, short, void *);
+static void	reverb_idle_cb(struct idle_entry *, void *);
 static void	reverb_status_cb(evutil_socket_t, short, void *);
 static int	reverb_input(struct conn *, uint64_t);
 static int	reverb_line(struct conn *, const char *, size_t, uint64_t);
@@ -189,8 +190,7 @@ reverb_accepted(struct conn *c)
 	rc->c = c;
 	echoq_init(&rc->q);
 	evtimer_assign(&rc->echo_ev, rd.base, reverb_echo_cb, c);
-	evtimer_assign(&rc->idle_ev, rd.base, reverb_idle_cb, c);
-	evtimer_add(&rc->idle_ev, rd.common_idle);
+	idle_touch(&rd.idle_list, &rc->idle);
 	c->data = rc;
 	return 0;
 }
@@ -203,7 +203,7 @@ reverb_closed(struct conn *c, const char *why)
 	if (rc == NULL)
 		return;
 	evtimer_del(&rc->echo_ev);
-	evtimer_del(&rc->idle_ev);
+	idle_remove(&rd.idle_list, &rc->idle);
 	rd.pending -= rc->q.count;
 	rd.owed -= rc->q.count + reverb_plain_owed(rc);
 	echoq_clear(&rc->q);
@@ -289,7 +289,7 @@ reverb_input(struct conn *c, uint64_t now)
 	}
 done:
 	if (rd.lines != before)
-		evtimer_add(&rc->idle_ev, rd.common_idle);
+		idle_touch(&rd.idle_list, &rc->idle);
 	if (full && !rc->paused) {
 		rc->paused = 1;
 		conn_read_pause(c);
@@ -420,16 +420,17 @@ reverb_finish(struct conn *c, const char *why)
 
 	if (conn_output_len(c) != 0) {
 		rc->lingering = 1;
-		evtimer_add(&rc->idle_ev, rd.common_idle);
+		idle_touch(&rd.idle_list, &rc->idle);
 	}
 	conn_close_after_flush(c, why);
 }
 
 static void
-reverb_idle_cb(evutil_socket_t fd, short what, void *arg)
+reverb_idle_cb(struct idle_entry *e, void *arg)
 {
-	struct conn *c = arg;
-	struct reverb_conn *rc = c->data;
+	struct reverb_conn *rc = (struct reverb_conn *)(void *)
+	    ((char *)e - offsetof(struct reverb_conn, idle));
+	struct conn *c = rc->c;
 
 	if (rc->lingering) {
 		conn_drop(c, "output not read within the idle timeout");
@@ -437,7 +438,7 @@ reverb_idle_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	/* Not idle while echoes are owed (a delay longer than the timeout). */
 	if (rc->q.count != 0) {
-		evtimer_add(&rc->idle_ev, rd.common_idle);
+		idle_touch(&rd.idle_list, &rc->idle);
 		return;
 	}
 	conn_read_pause(c);
@@ -591,8 +592,9 @@ main(int argc, char **argv)
 	if ((rd.base = life_base_new()) == NULL)
 		fatalx(EX_OSERR, "cannot create the event base");
 	rd.common_delay = event_base_init_common_timeout(rd.base, &rd.delay);
-	rd.common_idle = event_base_init_common_timeout(rd.base, &rd.idle);
-	if (rd.common_delay == NULL || rd.common_idle == NULL)
+	if (rd.common_delay == NULL ||
+	    idle_list_init(&rd.idle_list, rd.base, &rd.idle, reverb_idle_cb,
+	    NULL) == -1)
 		fatalx(EX_OSERR, "cannot create the timeout queues");
 	if ((rd.srv = server_new(rd.base, &set, &reverb_ops, &limits, NULL)) ==
 	    NULL)
@@ -620,6 +622,7 @@ main(int argc, char **argv)
 	life_end();
 	event_free(rd.status_ev);
 	server_free(rd.srv);
+	idle_list_free(&rd.idle_list);
 	event_base_free(rd.base);
 	free(rd.out);
 	free(rd.line);

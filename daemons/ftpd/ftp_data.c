@@ -82,6 +82,7 @@ struct ftp_data {
 	char			 name[FTP_PATH_MAX + 1]; /* upload: final name */
 	int			 werr;		/* upload: errno of a write */
 	unsigned long long	 synced;	/* upload: writeback started */
+	int			 ascii_in;	/* upload: TYPE A, CR LF to LF */
 	struct evbuffer_file_segment *seg;
 	off_t			 start;		/* first byte sent */
 	off_t			 off;		/* next byte to queue */
@@ -182,6 +183,7 @@ ftp_data_reset(struct ftp_data *dt)
 	dt->tmpname[0] = '\0';
 	dt->werr = 0;
 	dt->synced = 0;
+	dt->ascii_in = 0;
 	ftp_listing_free(dt->listing);
 	dt->listing = NULL;
 	evtimer_del(dt->wait_ev);
@@ -756,7 +758,7 @@ ftp_data_event_cb(struct bufferevent *bev, short what, void *arg)
  */
 int
 ftp_data_recv_file(struct ftp_session *s, int dirfd, const char *tmpname,
-    int fd, const char *name, off_t already, const char *path)
+    int fd, const char *name, off_t already, int ascii, const char *path)
 {
 	struct ftp_data *dt = s->data;
 
@@ -774,9 +776,62 @@ ftp_data_recv_file(struct ftp_session *s, int dirfd, const char *tmpname,
 	strcpy(dt->name, name);
 	dt->src = FTP_SRC_UPLOAD;
 	dt->start = already;
+	dt->ascii_in = ascii;
 	if (ftp_data_start(dt, path) == -1) {
 		ftp_data_reset(dt);
 		return -1;
+	}
+	return 0;
+}
+
+/* write(2) all of buf; -1 with errno on failure. */
+static int
+ftp_data_write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, buf, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * TYPE A uploads: CR LF becomes LF, a CR at the end of one read waits
+ * for the next to know what follows it.
+ */
+static int
+ftp_data_drain_ascii(struct ftp_data *dt, struct evbuffer *in)
+{
+	char raw[FTP_DATA_ASCII_READ], out[FTP_DATA_ASCII_READ + 1];
+	size_t o, i;
+	int n;
+
+	while ((n = evbuffer_remove(in, raw, sizeof(raw))) > 0) {
+		o = 0;
+		if (dt->prev_cr && raw[0] != '\n')
+			out[o++] = '\r';
+		dt->prev_cr = 0;
+		for (i = 0; i < (size_t)n; i++) {
+			if (raw[i] == '\r' && i + 1 == (size_t)n) {
+				dt->prev_cr = 1;
+				break;
+			}
+			if (raw[i] == '\r' && raw[i + 1] == '\n')
+				continue;
+			out[o++] = raw[i];
+		}
+		if (ftp_data_write_all(dt->fd, out, o) == -1) {
+			dt->werr = errno;
+			return -1;
+		}
+		dt->queued += (unsigned long long)n;
 	}
 	return 0;
 }
@@ -788,6 +843,8 @@ ftp_data_drain(struct ftp_data *dt)
 	struct evbuffer *in = bufferevent_get_input(dt->bev);
 	int n;
 
+	if (dt->ascii_in && ftp_data_drain_ascii(dt, in) == -1)
+		return -1;
 	while (evbuffer_get_length(in) > 0) {
 		n = evbuffer_write(in, dt->fd);
 		if (n == -1 && errno == EINTR)
@@ -803,8 +860,7 @@ ftp_data_drain(struct ftp_data *dt)
 	 * the fsync at the end finds little left to do.
 	 */
 	if (dt->queued - dt->synced >= FTP_DATA_WRITEBACK) {
-		(void)sync_file_range(dt->fd, (off_t)dt->synced + dt->start,
-		    (off_t)(dt->queued - dt->synced), SYNC_FILE_RANGE_WRITE);
+		(void)sync_file_range(dt->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 		dt->synced = dt->queued;
 	}
 	return 0;
@@ -843,15 +899,22 @@ ftp_data_read_cb(struct bufferevent *bev, void *arg)
 static void
 ftp_data_upload_end(struct ftp_data *dt)
 {
-	int err;
+	int err, r;
 
-	if (ftp_data_drain(dt) == -1 || fsync(dt->fd) == -1 ||
-	    close(dt->fd) == -1) {
+	if (ftp_data_drain(dt) == -1 || (dt->ascii_in && dt->prev_cr &&
+	    ftp_data_write_all(dt->fd, "\r", 1) == -1) ||
+	    fsync(dt->fd) == -1) {
 		err = dt->werr != 0 ? dt->werr : errno;
 		ftp_data_finish(dt, ftp_data_werr(err), strerror(err));
 		return;
 	}
+	r = close(dt->fd);
+	err = errno;
 	dt->fd = -1;
+	if (r == -1) {
+		ftp_data_finish(dt, ftp_data_werr(err), strerror(err));
+		return;
+	}
 	if (renameat(dt->dirfd, dt->tmpname, dt->dirfd, dt->name) == -1) {
 		err = errno;
 		ftp_data_finish(dt, ftp_data_werr(err), strerror(err));

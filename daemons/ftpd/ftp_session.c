@@ -1409,7 +1409,8 @@ ftp_store(struct ftp_session *s, char *arg, enum ftp_verb verb)
 	ftp_session_idle(s, 0);
 	s->incoming = 1;
 	s->xfer_file = 1;
-	if (ftp_data_recv_file(s, dirfd, tmp, fd, name, keep, path) == -1) {
+	if (ftp_data_recv_file(s, dirfd, tmp, fd, name, keep, s->ascii,
+	    path) == -1) {
 		s->incoming = 0;
 		ftp_session_idle(s, 1);
 		return ftp_reply(s, FTP_NO_DATA_CONN, "Failed to establish "

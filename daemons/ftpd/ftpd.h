@@ -132,7 +132,7 @@ int	ftp_data_busy(const struct ftp_session *);
 int	ftp_data_send_file(struct ftp_session *, int, off_t, off_t, int,
 	    const char *);
 int	ftp_data_recv_file(struct ftp_session *, int, const char *, int,
-	    const char *, off_t, const char *);
+	    const char *, off_t, int, const char *);
 int	ftp_data_send_listing(struct ftp_session *, struct ftp_listing *,
 	    const char *);
 void	ftp_data_progress(const struct ftp_session *, unsigned long long *,

@@ -162,6 +162,31 @@ try:
         t.ok(not os.path.exists(os.path.join(homes["alice"], "vanish.bin"))
              and leftovers(homes["alice"]) == [],
              "client gone before the data ended: no file, nothing aside")
+        # TYPE A upload: CR LF becomes LF (also across reads).
+        text = b"line one\r\nline two\r\n" * 20000 + b"bare\rcr\r\n"
+        try:
+            r = f.storlines("STOR text.txt", io.BytesIO(text))  # TYPE A
+        except ftplib.all_errors as e:
+            r = str(e)
+        t.ok(r.startswith("226") and content(os.path.join(
+            homes["alice"], "text.txt")) == text.replace(b"\r\n", b"\n"),
+            "TYPE A upload: CR LF stored as LF, a lone CR kept", r)
+        # Two sessions uploading one name: one whole file wins.
+        g = login(d, "alice", "wonder land")
+        one, two = b"1" * 3000000, b"2" * 3000000
+        d1 = f.transfercmd("STOR same.bin")
+        d2 = g.transfercmd("STOR same.bin")
+        for i in range(0, 3000000, 100000):
+            d1.sendall(one[i:i + 100000])
+            d2.sendall(two[i:i + 100000])
+        d1.close()
+        r1 = f.voidresp()
+        d2.close()
+        r2 = g.voidresp()
+        g.quit()
+        t.ok(r1.startswith("226") and r2.startswith("226") and
+             content(os.path.join(homes["alice"], "same.bin")) in (one, two),
+             "two uploads of one name: no mixed bytes, one wins")
         # Directory operations.
         t.ok(f.mkd("dir").endswith("/dir"), "MKD")
         t.ok(cmd(f, "RNFR part.bin").startswith("350"), "RNFR")

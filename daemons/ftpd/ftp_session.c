@@ -52,7 +52,7 @@ static int	ftp_resolve(struct ftp_session *, const char *, char *);
 static int	ftp_list_cmd(struct ftp_session *, char *,
 		    enum ftp_list_style);
 static void	ftp_quote(char *, size_t, const char *);
-static int	ftp_data_target_check(struct ftp_session *,
+static int	ftp_session_target_ok(struct ftp_session *,
 		    const struct sockaddr *);
 
 static int	ftp_cmd_abor(struct ftp_session *, char *);
@@ -906,8 +906,8 @@ ftp_cmd_help(struct ftp_session *s, char *arg)
 static int
 ftp_cmd_opts(struct ftp_session *s, char *arg)
 {
-	char *opt = arg, *val, facts[128];
-	unsigned mask;
+	char *opt = arg, *val, *tok, *save = NULL, facts[128], out[128];
+	unsigned mask, bit;
 	size_t len = 0;
 	int n;
 
@@ -919,31 +919,23 @@ ftp_cmd_opts(struct ftp_session *s, char *arg)
 		return ftp_reply(s, FTP_BAD_PARAM, "UTF8 cannot be turned "
 		    "off.");
 	}
-	if (strcasecmp(opt, "MLST") == 0) {
-		ftp_list_facts_parse(val, &mask);
-		s->facts = mask;
-		facts[0] = '\0';
-		/* The reply lists the facts now in use, without stars. */
-		if (ftp_list_facts_feat(facts, sizeof(facts), 0) >
-		    0) {
-			char *tok, *save = NULL, out[128];
-			unsigned bit = 1;
-
-			out[0] = '\0';
-			for (tok = strtok_r(facts, ";", &save); tok != NULL;
-			    tok = strtok_r(NULL, ";", &save), bit <<= 1) {
-				if (!(mask & bit))
-					continue;
-				n = snprintf(out + len, sizeof(out) - len,
-				    "%s;", tok);
-				if (n > 0 && (size_t)n < sizeof(out) - len)
-					len += (size_t)n;
-			}
-			return ftp_reply(s, FTP_OK, "MLST OPTS %s", out);
+	if (strcasecmp(opt, "MLST") != 0)
+		return ftp_reply(s, FTP_BAD_ARGS, "Option not understood.");
+	ftp_list_facts_parse(val, &mask);
+	s->facts = mask;
+	/* The reply lists the facts now in use. */
+	out[0] = '\0';
+	if (ftp_list_facts_feat(facts, sizeof(facts), 0) > 0) {
+		for (tok = strtok_r(facts, ";", &save), bit = 1; tok != NULL;
+		    tok = strtok_r(NULL, ";", &save), bit <<= 1) {
+			if (!(mask & bit))
+				continue;
+			n = snprintf(out + len, sizeof(out) - len, "%s;", tok);
+			if (n > 0 && (size_t)n < sizeof(out) - len)
+				len += (size_t)n;
 		}
-		return ftp_reply(s, FTP_OK, "MLST OPTS");
 	}
-	return ftp_reply(s, FTP_BAD_ARGS, "Option not understood.");
+	return ftp_reply(s, FTP_OK, "MLST OPTS %s", out);
 }
 
 /* PASV and PORT are off after EPSV ALL (RFC 2428). */
@@ -981,7 +973,7 @@ ftp_cmd_epsv(struct ftp_session *s, char *arg)
  * 1024 or more (RFC 2577): no bounce to anyone else, no privileged port.
  */
 static int
-ftp_data_target_check(struct ftp_session *s, const struct sockaddr *sa)
+ftp_session_target_ok(struct ftp_session *s, const struct sockaddr *sa)
 {
 	char host[ADDR_STRLEN];
 	unsigned port;
@@ -1005,7 +997,7 @@ ftp_cmd_port(struct ftp_session *s, char *arg)
 		return ftp_reply(s, FTP_BAD_SEQUENCE, "EPSV ALL in effect.");
 	if (ftp_data_parse_port(arg, &sin) == -1)
 		return ftp_reply(s, FTP_BAD_ARGS, "Illegal PORT command.");
-	if (ftp_data_target_check(s, (struct sockaddr *)&sin) == -1)
+	if (ftp_session_target_ok(s, (struct sockaddr *)&sin) == -1)
 		return ftp_reply(s, FTP_BAD_PARAM, "PORT refused: only to "
 		    "your own address, port 1024 or above.");
 	if (ftp_data_active(s, (struct sockaddr *)&sin, sizeof(sin)) == -1)
@@ -1027,7 +1019,7 @@ ftp_cmd_eprt(struct ftp_session *s, char *arg)
 		    ftp_reply(s, FTP_BAD_PROTO, "Network protocol not "
 		    "supported, use (1,2)") :
 		    ftp_reply(s, FTP_BAD_ARGS, "Illegal EPRT command.");
-	if (ftp_data_target_check(s, (struct sockaddr *)&ss) == -1)
+	if (ftp_session_target_ok(s, (struct sockaddr *)&ss) == -1)
 		return ftp_reply(s, FTP_BAD_PARAM, "EPRT refused: only to "
 		    "your own address, port 1024 or above.");
 	if (ftp_data_active(s, (struct sockaddr *)&ss, len) == -1)

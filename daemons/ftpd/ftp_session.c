@@ -635,7 +635,7 @@ ftp_cmd_user(struct ftp_session *s, char *arg)
 static struct ftp_fail *
 ftp_fail_find(struct ftpd *d, const char *host, int create)
 {
-	struct ftp_fail *f, *oldest = &d->fails[0];
+	struct ftp_fail *f, *oldest = NULL;
 	time_t now = time(NULL);
 	size_t i;
 
@@ -645,10 +645,10 @@ ftp_fail_find(struct ftpd *d, const char *host, int create)
 			f->count = 0;
 		if (f->count != 0 && strcmp(f->host, host) == 0)
 			return f;
-		if (f->count == 0 || f->last < oldest->last)
+		/* A free slot first, else the one left alone longest. */
+		if (oldest == NULL || (oldest->count != 0 && (f->count == 0 ||
+		    f->last < oldest->last)))
 			oldest = f;
-		if (f->count == 0)
-			break;
 	}
 	if (!create)
 		return NULL;

@@ -42,6 +42,7 @@
 #define FTP_DATA_TEXT_MAX	(256 * 1024)	/* text queued at most */
 #define FTP_DATA_ASCII_READ	(32 * 1024)	/* file bytes per refill */
 #define FTP_DATA_READ_HIWAT	(1024 * 1024)	/* upload bytes read at once */
+#define FTP_DATA_RCVLOWAT	(128 * 1024)	/* upload: wake up for this */
 #define FTP_DATA_WRITEBACK	(8 * 1024 * 1024) /* start writeback every */
 
 enum ftp_data_mode {
@@ -82,6 +83,7 @@ struct ftp_data {
 	char			 name[FTP_PATH_MAX + 1]; /* upload: final name */
 	int			 werr;		/* upload: errno of a write */
 	unsigned long long	 synced;	/* upload: writeback started */
+	struct event		*read_ev;	/* upload: the socket readable */
 	int			 ascii_in;	/* upload: TYPE A, CR LF to LF */
 	struct evbuffer_file_segment *seg;
 	off_t			 start;		/* first byte sent */
@@ -103,8 +105,8 @@ static void	ftp_data_wait_cb(evutil_socket_t, short, void *);
 static void	ftp_data_done_cb(evutil_socket_t, short, void *);
 static void	ftp_data_write_cb(struct bufferevent *, void *);
 static void	ftp_data_event_cb(struct bufferevent *, short, void *);
-static void	ftp_data_read_cb(struct bufferevent *, void *);
-static int	ftp_data_drain(struct ftp_data *);
+static void	ftp_data_upload_cb(evutil_socket_t, short, void *);
+static int	ftp_data_store(struct ftp_data *, const char *, size_t);
 static void	ftp_data_upload_end(struct ftp_data *);
 static int	ftp_data_connect(struct ftp_data *);
 static int	ftp_data_begin(struct ftp_data *);
@@ -159,6 +161,10 @@ ftp_data_reset(struct ftp_data *dt)
 	if (dt->lfd != -1) {
 		close(dt->lfd);
 		dt->lfd = -1;
+	}
+	if (dt->read_ev != NULL) {
+		event_free(dt->read_ev);
+		dt->read_ev = NULL;
 	}
 	if (dt->bev != NULL) {
 		bufferevent_free(dt->bev);
@@ -614,16 +620,25 @@ static int
 ftp_data_begin(struct ftp_data *dt)
 {
 	struct evbuffer *out = bufferevent_get_output(dt->bev);
+	int lowat = FTP_DATA_RCVLOWAT;
 
 	evtimer_del(dt->wait_ev);
 	if (dt->src == FTP_SRC_UPLOAD) {
-		bufferevent_setcb(dt->bev, ftp_data_read_cb, NULL,
-		    ftp_data_event_cb, dt);
-		bufferevent_setwatermark(dt->bev, EV_READ, 0,
-		    FTP_DATA_READ_HIWAT);
-		bufferevent_set_timeouts(dt->bev, &dt->s->d->cfg.data_timeout,
-		    NULL);
-		return bufferevent_enable(dt->bev, EV_READ);
+		/*
+		 * The socket is read here, not by the bufferevent: libevent
+		 * 2.1 reads 4 KiB a call, and a few syscalls per 4 KiB would
+		 * be most of an upload's cost.  SO_RCVLOWAT has the kernel
+		 * wake us for a good piece at a time (or the end).
+		 */
+		bufferevent_disable(dt->bev, EV_READ | EV_WRITE);
+		(void)setsockopt(bufferevent_getfd(dt->bev), SOL_SOCKET,
+		    SO_RCVLOWAT, &lowat, sizeof(lowat));
+		dt->read_ev = event_new(dt->s->d->base,
+		    bufferevent_getfd(dt->bev), EV_READ | EV_PERSIST,
+		    ftp_data_upload_cb, dt);
+		if (dt->read_ev == NULL)
+			return -1;
+		return event_add(dt->read_ev, &dt->s->d->cfg.data_timeout);
 	}
 	if (ftp_data_fill(dt) == -1)
 		return -1;
@@ -803,57 +818,40 @@ ftp_data_write_all(int fd, const char *buf, size_t len)
 }
 
 /*
- * TYPE A uploads: CR LF becomes LF, a CR at the end of one read waits
- * for the next to know what follows it.
+ * Writes n bytes received to the file: as they are, or for TYPE A with
+ * CR LF made LF (a CR at the end of one read waits for the next to know
+ * what follows it).  -1 with the errno in werr on failure.
  */
 static int
-ftp_data_drain_ascii(struct ftp_data *dt, struct evbuffer *in)
+ftp_data_store(struct ftp_data *dt, const char *raw, size_t n)
 {
-	char raw[FTP_DATA_ASCII_READ], out[FTP_DATA_ASCII_READ + 1];
-	size_t o, i;
-	int n;
+	char out[FTP_DATA_ASCII_READ + 1];
+	size_t i, o = 0;
 
-	while ((n = evbuffer_remove(in, raw, sizeof(raw))) > 0) {
-		o = 0;
-		if (dt->prev_cr && raw[0] != '\n')
+	dt->queued += n;
+	if (!dt->ascii_in) {
+		if (ftp_data_write_all(dt->fd, raw, n) == -1)
+			goto fail;
+	} else {
+		if (dt->prev_cr && n > 0 && raw[0] != '\n')
 			out[o++] = '\r';
 		dt->prev_cr = 0;
-		for (i = 0; i < (size_t)n; i++) {
-			if (raw[i] == '\r' && i + 1 == (size_t)n) {
+		for (i = 0; i < n; i++) {
+			if (raw[i] == '\r' && i + 1 == n) {
 				dt->prev_cr = 1;
 				break;
 			}
 			if (raw[i] == '\r' && raw[i + 1] == '\n')
 				continue;
 			out[o++] = raw[i];
+			if (o >= FTP_DATA_ASCII_READ) {
+				if (ftp_data_write_all(dt->fd, out, o) == -1)
+					goto fail;
+				o = 0;
+			}
 		}
-		if (ftp_data_write_all(dt->fd, out, o) == -1) {
-			dt->werr = errno;
-			return -1;
-		}
-		dt->queued += (unsigned long long)n;
-	}
-	return 0;
-}
-
-/* Writes what has arrived to the file; -1 (errno in werr) on failure. */
-static int
-ftp_data_drain(struct ftp_data *dt)
-{
-	struct evbuffer *in = bufferevent_get_input(dt->bev);
-	int n;
-
-	if (dt->ascii_in && ftp_data_drain_ascii(dt, in) == -1)
-		return -1;
-	while (evbuffer_get_length(in) > 0) {
-		n = evbuffer_write(in, dt->fd);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			dt->werr = n == 0 ? EIO : errno;
-			return -1;
-		}
-		dt->queued += (unsigned long long)n;
+		if (o > 0 && ftp_data_write_all(dt->fd, out, o) == -1)
+			goto fail;
 	}
 	/*
 	 * Start writing back what has piled up, without waiting, so that
@@ -864,6 +862,9 @@ ftp_data_drain(struct ftp_data *dt)
 		dt->synced = dt->queued;
 	}
 	return 0;
+fail:
+	dt->werr = errno;
+	return -1;
 }
 
 /* The result of a write error, for the reply (452, 552, 451). */
@@ -881,12 +882,34 @@ ftp_data_werr(int err)
 	}
 }
 
+/*
+ * The upload's socket is readable (or --data-timeout passed without a
+ * byte): one read of up to FTP_DATA_READ_HIWAT into the file; the end of
+ * the stream ends the upload.
+ */
 static void
-ftp_data_read_cb(struct bufferevent *bev, void *arg)
+ftp_data_upload_cb(evutil_socket_t fd, short what, void *arg)
 {
+	static char buf[FTP_DATA_READ_HIWAT];	/* one loop, one buffer */
 	struct ftp_data *dt = arg;
+	ssize_t n;
 
-	if (ftp_data_drain(dt) == -1)
+	if (what & EV_TIMEOUT) {
+		ftp_data_finish(dt, FTP_XR_TIMEOUT, "data timeout");
+		return;
+	}
+	n = read(fd, buf, sizeof(buf));
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		ftp_data_finish(dt, FTP_XR_CLOSED, "data connection lost");
+		return;
+	}
+	if (n == 0) {
+		ftp_data_upload_end(dt);
+		return;
+	}
+	if (ftp_data_store(dt, buf, (size_t)n) == -1)
 		ftp_data_finish(dt, ftp_data_werr(dt->werr),
 		    strerror(dt->werr));
 }
@@ -901,10 +924,10 @@ ftp_data_upload_end(struct ftp_data *dt)
 {
 	int err, r;
 
-	if (ftp_data_drain(dt) == -1 || (dt->ascii_in && dt->prev_cr &&
+	if ((dt->ascii_in && dt->prev_cr &&
 	    ftp_data_write_all(dt->fd, "\r", 1) == -1) ||
 	    fsync(dt->fd) == -1) {
-		err = dt->werr != 0 ? dt->werr : errno;
+		err = errno;
 		ftp_data_finish(dt, ftp_data_werr(err), strerror(err));
 		return;
 	}

@@ -4,18 +4,78 @@
  * zone (spec_zone_name()), and the text cleaning every byte from a clock
  * or a file passes before it reaches the terminal (text_clean(),
  * text_width(), text_fit()): no control byte, escape or C1 control ever
- * comes out, and nothing is written past a buffer.
+ * comes out, and nothing is written past a buffer.  The text is also
+ * read as a configured clock (spec_config_read() on a directory holding
+ * it as clock@8010.env).
  *
  * Input: one flag byte (UTF-8 terminal, sizes), then the text.
  */
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fuzz.h"
+#include "log.h"
 #include "numparse.h"
 #include "spec.h"
 #include "text.h"
 
 static void	fuzz_clean_text(const char *, size_t);
+static void	fuzz_config(const char *, size_t, int);
+static void	fuzz_cleanup(void);
+
+static char fuzz_dir[] = "/tmp/clockwork-fuzz-XXXXXX";
+static char fuzz_env[PATH_MAX];
+static pid_t fuzz_owner;
+
+static void
+fuzz_cleanup(void)
+{
+	if (getpid() == fuzz_owner) {
+		unlink(fuzz_env);
+		rmdir(fuzz_dir);
+	}
+}
+
+/* The text as the one clock configured in a directory. */
+static void
+fuzz_config(const char *text, size_t len, int utf8)
+{
+	struct spec specs[2];
+	char err[512], tz[SPEC_HOST_MAX], want[SPEC_NAME_MAX];
+	size_t n = 0;
+	int fd;
+
+	if (fuzz_owner == 0) {
+		log_init("fuzz-clockwall", LOG_VERBOSITY_QUIET);
+		if (mkdtemp(fuzz_dir) == NULL)
+			abort();
+		fuzz_owner = getpid();
+		atexit(fuzz_cleanup);
+		snprintf(fuzz_env, sizeof(fuzz_env), "%s/clock@8010.env",
+		    fuzz_dir);
+	}
+	if ((fd = open(fuzz_env, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) == -1 || write(fd, text, len) != (ssize_t)len ||
+	    close(fd) == -1)
+		abort();
+	FUZZ_CHECK(spec_config_read(fuzz_dir, specs, 2, &n, utf8, err,
+	    sizeof(err)) == 0);
+	FUZZ_CHECK(n == 1);
+	FUZZ_CHECK(strcmp(specs[0].host, "localhost") == 0);
+	FUZZ_CHECK(strcmp(specs[0].port, "8010") == 0);
+	FUZZ_CHECK(specs[0].name[0] != '\0');
+	fuzz_clean_text(specs[0].name, strlen(specs[0].name));
+	/* Named after TZ= when the file (up to its first NUL) sets one. */
+	if (len < SPEC_ENV_MAX && spec_env_tz(text, tz, sizeof(tz)) == 1 &&
+	    spec_zone_name(tz, want, sizeof(want), utf8) == 0)
+		FUZZ_CHECK(strcmp(specs[0].name, want) == 0);
+	else if (len < SPEC_ENV_MAX)
+		FUZZ_CHECK(strcmp(specs[0].name, "clock@8010") == 0);
+}
 
 /* Clean text: printable ASCII and, with utf8, no C1 control. */
 static void
@@ -103,6 +163,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (spec_zone_name(text, zone, cap < sizeof(zone) ? cap :
 	    sizeof(zone), utf8) == 0)
 		fuzz_clean_text(zone, strlen(zone));
+
+	fuzz_config(text, len, utf8);
 
 	free(text);
 	return 0;

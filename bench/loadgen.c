@@ -26,6 +26,7 @@
 #include <arpa/inet.h>
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -116,6 +117,7 @@ static unsigned		 n_open, n_connecting, n_failed, n_closed_early;
 static unsigned		 next_connect;
 static int64_t		 t_connect_start, t_connect_done;
 static int		 measuring;
+static long long	 proc_preempt;	/* server's involuntary switches */
 
 /* clock */
 static struct clockrec	*recs;
@@ -249,8 +251,10 @@ write_quantiles(const char *name, int64_t *v, size_t n, double unit)
 static void
 sample_proc(long long *cpu, long long *rss)
 {
-	char path[64], buf[4096], *p;
+	char path[128], buf[4096], *p;
 	unsigned long long ut, st;
+	struct dirent *de;
+	DIR *dir;
 	FILE *f;
 	size_t n;
 	int i;
@@ -282,6 +286,23 @@ sample_proc(long long *cpu, long long *rss)
 				*rss = atoll(buf + 6);
 		fclose(f);
 	}
+	proc_preempt = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)o.pid);
+	if ((dir = opendir(path)) == NULL)
+		return;
+	/* Involuntary switches are counted per thread (Go has several). */
+	while ((de = readdir(dir)) != NULL) {
+		if (de->d_name[0] == '.' ||
+		    snprintf(path, sizeof(path), "/proc/%d/task/%s/status",
+		    (int)o.pid, de->d_name) >= (int)sizeof(path) ||
+		    (f = fopen(path, "r")) == NULL)
+			continue;
+		while (fgets(buf, sizeof(buf), f) != NULL)
+			if (strncmp(buf, "nonvoluntary_ctxt_switches:", 27) == 0)
+				proc_preempt += atoll(buf + 27);
+		fclose(f);
+	}
+	closedir(dir);
 }
 
 static void
@@ -749,7 +770,7 @@ close_all(void)
 static void
 mode_clock(void)
 {
-	long long cpu0, cpu1, rss0, rss1, dummy;
+	long long cpu0, cpu1, rss0, rss1, dummy, pre0;
 	int64_t *v, cut, t, tick, first_tick, last_tick, *spreads, *within;
 	int64_t *tmin, *tmax;
 	size_t i, nv, nt, nw;
@@ -772,10 +793,13 @@ mode_clock(void)
 	measuring = 1;
 	run_loop(win_start, NULL);
 	sample_proc(&cpu0, &dummy);
+	pre0 = proc_preempt;
 	getrusage(RUSAGE_SELF, &ru0);
 	n_closed_early = 0;
 	run_loop(win_end, NULL);
 	sample_proc(&cpu1, &rss1);
+	if (o.pid > 0)
+		printf("server_preempted=%lld\n", proc_preempt - pre0);
 	getrusage(RUSAGE_SELF, &ru1);
 	run_loop(win_end + NSEC / 4, NULL);	/* lines in flight */
 	measuring = 0;
@@ -921,7 +945,7 @@ reverb_all_echoed(void)
 static void
 mode_reverb(void)
 {
-	long long rss0, rss1, dummy;
+	long long rss0, rss1, dummy, pre0;
 	int64_t t0, t_sample, deadline, d = (int64_t)(o.delay * NSEC);
 	int64_t *err, *lat, due;
 	unsigned i, sent = 0, missing = 0, with_line = 0;
@@ -966,10 +990,14 @@ mode_reverb(void)
 	printf("pending_echoes=%" PRIu64 "\n", pending);
 	if (o.pid > 0)
 		printf("rss_idle_kb=%lld\nrss_kb=%lld\n", rss0, rss1);
+	pre0 = proc_preempt;
 	measuring = 1;
 	deadline = t0 + (int64_t)(o.spread * NSEC) + 2 * d + 5 * NSEC;
 	run_loop(deadline, reverb_all_echoed);
 	measuring = 0;
+	sample_proc(&dummy, &dummy);
+	if (o.pid > 0)
+		printf("server_preempted=%lld\n", proc_preempt - pre0);
 
 	err = malloc(2 * (size_t)o.conns * sizeof(*err));
 	lat = malloc((size_t)o.conns * sizeof(*lat));

@@ -2,6 +2,7 @@
 real daemons started on loopback (directly or through systemd's socket
 activation) and stopped by PID."""
 
+import errno
 import os
 import random
 import signal
@@ -50,18 +51,26 @@ class Tap:
 
 
 def free_port(host="127.0.0.1"):
-    """A TCP port nobody listens on right now, below the ephemeral range
+    """A TCP port nobody listens on right now, on any address of either
+    family (a daemon's --port binds them all), below the ephemeral range
     (32768-60999), so that outgoing connections of other tests cannot take
     it between this check and the daemon's bind."""
-    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     for _ in range(200):
         port = random.randint(20000, 32000)
-        with socket.socket(fam) as s:
-            try:
-                s.bind((host, port))
-                return port
-            except OSError:
-                continue
+        try:
+            with socket.socket(socket.AF_INET) as s4:
+                s4.bind(("0.0.0.0", port))
+                try:
+                    with socket.socket(socket.AF_INET6) as s6:
+                        s6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                        s6.bind(("::", port))
+                except OSError as e:
+                    if e.errno == errno.EADDRINUSE:
+                        continue
+                    # No IPv6 here: the IPv4 check is all there is.
+            return port
+        except OSError:
+            continue
     raise RuntimeError("no free port found")
 
 

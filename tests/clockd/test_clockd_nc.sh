@@ -3,22 +3,7 @@
 # socket by systemd-socket-activate with TZ passed through.
 set -u
 clockd="$top_builddir/daemons/clockd/clockd"
-n=0
-fail=0
-pids=""
-cleanup() { for p in $pids; do kill "$p" 2>/dev/null; done; }
-trap cleanup EXIT INT TERM
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
-free_port() { python3 -c 'import sys; sys.path.insert(0, "'"$top_srcdir"'/tests"); import taplib; print(taplib.free_port())'; }
-wait_port() {
-	i=0
-	while [ $i -lt 100 ]; do
-		nc -z 127.0.0.1 "$1" 2>/dev/null && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
+. "$top_srcdir/tests/lib.sh"
 
 command -v nc >/dev/null || { echo "1..0 # SKIP nc missing"; exit 0; }
 
@@ -38,4 +23,4 @@ want2=$(TZ=Asia/Tokyo date -d '1 second ago' +%H:%M:%S)
 if [ "$out" = "$want" ] || [ "$out" = "$want2" ]; then ok "socket-activated clockd gives Tokyo time to nc ($out)"
 else not_ok "socket-activated clockd gives Tokyo time to nc (got '$out', want '$want')"; fi
 
-echo "1..$n"
+done_testing

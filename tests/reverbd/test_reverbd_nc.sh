@@ -4,23 +4,7 @@
 # exits.  Once with --port, once handed a socket by systemd-socket-activate.
 set -u
 reverbd="$top_builddir/daemons/reverbd/reverbd"
-n=0
-pids=""
-tmp=$(mktemp -d)
-cleanup() { for p in $pids; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"; }
-trap cleanup EXIT INT TERM
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
-check() { if [ "$1" -eq 0 ]; then ok "$2"; else not_ok "$2"; fi; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-	i=0
-	while [ $i -lt 100 ]; do
-		nc -z 127.0.0.1 "$1" 2>/dev/null && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
+. "$top_srcdir/tests/lib.sh"
 now() { date +%s.%N; }
 
 command -v nc >/dev/null || { echo "1..0 # SKIP nc missing"; exit 0; }
@@ -59,4 +43,4 @@ wait_port "$port"
 check $? "systemd-socket-activate listens"
 talk "socket-activated" "$port"
 
-echo "1..$n"
+done_testing

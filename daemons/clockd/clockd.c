@@ -18,6 +18,7 @@
 #include "listen.h"
 #include "log.h"
 #include "sdnotify.h"
+#include "serve.h"
 #include "server.h"
 
 #define CLOCKD_LINE_MAX		4096	/* longest formatted line */
@@ -182,7 +183,6 @@ main(int argc, char **argv)
 	struct cli_common cli;
 	struct listen_set set;
 	struct timespec now;
-	char err[512];
 	int ch;
 
 	memset(&cd, 0, sizeof(cd));
@@ -211,20 +211,10 @@ main(int argc, char **argv)
 	if (clockd_format(&cd, now.tv_sec) == -1)
 		cli_usage_error("format '%s' gives an empty line or one longer "
 		    "than %d bytes", cd.format, CLOCKD_LINE_MAX);
-	limits.max_clients = cli.max_clients;
 	if (limits.max_output < 2 * cd.linelen)
 		limits.max_output = 2 * cd.linelen;
 
-	if (listen_open(cli.listen, cli.nlisten, &set, err, sizeof(err)) == -1) {
-		if (cli.nlisten == 0 && errno == EINVAL)
-			cli_usage_error("%s", err);
-		fatalx(EX_UNAVAILABLE, "%s", err);
-	}
-	if ((cd.base = life_base_new()) == NULL)
-		fatalx(EX_OSERR, "cannot create the event base");
-	if ((cd.srv = server_new(cd.base, &set, &clockd_ops, &limits, &cd)) ==
-	    NULL)
-		fatalx(EX_OSERR, "cannot watch the listening sockets");
+	cd.srv = serve_open(&cli, &clockd_ops, &limits, &cd, &cd.base, &set);
 	if ((cd.tick_ev = evtimer_new(cd.base, clockd_tick_cb, &cd)) == NULL)
 		fatalx(EX_OSERR, "cannot create the tick timer");
 	if (life_start(cd.base, clockd_stop, &cd) == -1)
@@ -232,8 +222,7 @@ main(int argc, char **argv)
 	cd.last_sec = now.tv_sec;
 	clockd_arm(&cd, &now);
 
-	log_info("serving %d socket%s%s, TZ=%s, max %lu clients", set.nfds,
-	    set.nfds == 1 ? "" : "s", set.activated ? " from systemd" : "",
+	serve_log_ready(&set, "TZ=%s, max %lu clients",
 	    getenv("TZ") != NULL ? getenv("TZ") : "(system)",
 	    cli.max_clients);
 	sdn_ready();

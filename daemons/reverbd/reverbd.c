@@ -33,6 +33,7 @@
 #include "log.h"
 #include "numparse.h"
 #include "sdnotify.h"
+#include "serve.h"
 #include "server.h"
 
 #define REVERBD_DELAY		1	/* seconds */
@@ -577,28 +578,16 @@ main(int argc, char **argv)
 	struct timeval status_tv = { REVERBD_STATUS_SEC, 0 };
 	struct cli_common cli;
 	struct listen_set set;
-	char err[512];
 
 	reverbd_options(argc, argv, &cli);
 	log_init(argv[0], cli.verbosity);
 	reverbd_size(&limits);
-	limits.max_clients = cli.max_clients;
-
-	if (listen_open(cli.listen, cli.nlisten, &set, err, sizeof(err)) == -1) {
-		if (cli.nlisten == 0 && errno == EINVAL)
-			cli_usage_error("%s", err);
-		fatalx(EX_UNAVAILABLE, "%s", err);
-	}
-	if ((rd.base = life_base_new()) == NULL)
-		fatalx(EX_OSERR, "cannot create the event base");
+	rd.srv = serve_open(&cli, &reverb_ops, &limits, NULL, &rd.base, &set);
 	rd.common_delay = event_base_init_common_timeout(rd.base, &rd.delay);
 	if (rd.common_delay == NULL ||
 	    idle_list_init(&rd.idle_list, rd.base, &rd.idle, reverb_idle_cb,
 	    NULL) == -1)
 		fatalx(EX_OSERR, "cannot create the timeout queues");
-	if ((rd.srv = server_new(rd.base, &set, &reverb_ops, &limits, NULL)) ==
-	    NULL)
-		fatalx(EX_OSERR, "cannot watch the listening sockets");
 	if ((rd.status_ev = event_new(rd.base, -1, EV_PERSIST,
 	    reverb_status_cb, NULL)) == NULL ||
 	    event_add(rd.status_ev, &status_tv) == -1)
@@ -606,9 +595,8 @@ main(int argc, char **argv)
 	if (life_start(rd.base, reverbd_stop, NULL) == -1)
 		fatalx(EX_OSERR, "cannot watch signals");
 
-	log_info("serving %d socket%s%s, delay %ld.%03ld s, idle timeout "
-	    "%ld s, max %lu clients", set.nfds, set.nfds == 1 ? "" : "s",
-	    set.activated ? " from systemd" : "", (long)rd.delay.tv_sec,
+	serve_log_ready(&set, "delay %ld.%03ld s, idle timeout %ld s, max %lu "
+	    "clients", (long)rd.delay.tv_sec,
 	    (long)rd.delay.tv_usec / 1000, (long)rd.idle.tv_sec,
 	    cli.max_clients);
 	sdn_ready();

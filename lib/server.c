@@ -24,6 +24,7 @@
 #include "server.h"
 
 #define SERVER_BACKOFF_SEC	1
+#define SERVER_LINGER_SEC	30	/* a closing client must read by then */
 
 struct server {
 	struct event_base	*base;
@@ -302,6 +303,10 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct conn *c = arg;
 	char why[128];
 
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_WRITING)) {
+		conn_drop(c, "output not read before closing");
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		conn_close_after_flush(c, "idle timeout");
 		return;
@@ -480,6 +485,10 @@ conn_lean_write_cb(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	int n;
 
+	if (what & EV_TIMEOUT) {
+		conn_drop(c, "output not read before closing");
+		return;
+	}
 	n = evbuffer_write(c->lean_out, fd);
 	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
 	    errno != EINTR) {
@@ -619,14 +628,28 @@ conn_close(struct conn *c, const char *why)
 void
 conn_close_after_flush(struct conn *c, const char *why)
 {
+	struct timeval linger = c->srv->limits.linger;
+
+	if (linger.tv_sec == 0 && linger.tv_usec == 0)
+		linger.tv_sec = SERVER_LINGER_SEC;
 	c->closing = 1;
 	c->closing_why = why;
 	if (c->bev != NULL)
 		bufferevent_disable(c->bev, EV_READ);
 	else
 		conn_lean_read_update(c);
-	if (conn_output_len(c) == 0)
+	if (conn_output_len(c) == 0) {
 		conn_close(c, why);
+		return;
+	}
+	/*
+	 * A client that stops reading must not hold us: without progress
+	 * for a while the rest is dropped.
+	 */
+	if (c->bev != NULL)
+		bufferevent_set_timeouts(c->bev, NULL, &linger);
+	else
+		event_add(c->lean_wev, &linger);
 }
 
 /* During shutdown the loop ends when the last client has gone. */

@@ -66,6 +66,7 @@ struct server_limits {
 	size_t		 max_output;	/* queued bytes before a drop; 0: none */
 	size_t		 max_input;	/* read high watermark; 0: none */
 	struct timeval	 idle;		/* read timeout; zero: none */
+	struct timeval	 linger;	/* closing client must read; zero: 30 s */
 	int		 sndbuf;	/* SO_SNDBUF for clients; 0: default */
 	int		 rcvbuf;	/* SO_RCVBUF for clients; 0: default */
 	const char	*busy_reply;	/* sent to a client refused at the limit */

@@ -245,6 +245,37 @@ START_TEST(test_close_after_flush_delivers)
 }
 END_TEST
 
+/* A closing client that never reads is dropped after the linger time. */
+START_TEST(test_linger_bounds_closing)
+{
+	struct server_limits lim = { .sndbuf = 4096,
+	    .linger = { 0, 200000 } };
+	static char big[300000];
+	int a, rcvbuf = 4096, lean;
+
+	for (lean = 0; lean < 2; lean++) {
+		lim.lean = lean;
+		start(&lim);
+		a = socket(AF_INET, SOCK_STREAM, 0);
+		setsockopt(a, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+		ck_assert_int_eq(connect(a, (struct sockaddr *)&srv_addr,
+		    sizeof(srv_addr)), 0);
+		spin(20);
+		ck_assert_ptr_nonnull(last_conn);
+		ck_assert_int_eq(conn_send(last_conn, big, sizeof(big)), 0);
+		conn_close_after_flush(last_conn, "done");
+		ck_assert_int_eq(closed_count, 0);
+		spin(100);
+		ck_assert_int_eq(closed_count, 0);
+		spin(400);
+		ck_assert_int_eq(closed_count, 1);
+		ck_assert_uint_eq(server_stats(srv)->dropped, 1);
+		close(a);
+		stop();
+	}
+}
+END_TEST
+
 START_TEST(test_shutdown_ends_loop)
 {
 	struct server_limits lim = { 0 };
@@ -278,6 +309,7 @@ server_suite(void)
 	tcase_add_test(limits, test_output_bound_drops_non_reader);
 	tcase_add_test(limits, test_lean_output_bound_and_eof);
 	tcase_add_test(life, test_close_after_flush_delivers);
+	tcase_add_test(life, test_linger_bounds_closing);
 	tcase_add_test(life, test_shutdown_ends_loop);
 	suite_add_tcase(s, limits);
 	suite_add_tcase(s, life);

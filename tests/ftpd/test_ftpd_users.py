@@ -162,6 +162,15 @@ try:
         t.ok(not os.path.exists(os.path.join(homes["alice"], "vanish.bin"))
              and leftovers(homes["alice"]) == [],
              "client gone before the data ended: no file, nothing aside")
+        # STOU: a name of the server's choosing, given in the 150.
+        ds, _ = f.ntransfercmd("STOU")
+        ds.sendall(b"unique data")
+        ds.close()
+        r = f.voidresp()
+        made = [n for n in os.listdir(homes["alice"]) if n.startswith("ftp")]
+        t.ok(r.startswith("226") and len(made) == 1 and content(os.path.join(
+            homes["alice"], made[0])) == b"unique data",
+            "STOU stores under a new unique name", made)
         # TYPE A upload: CR LF becomes LF (also across reads).
         text = b"line one\r\nline two\r\n" * 20000 + b"bare\rcr\r\n"
         try:

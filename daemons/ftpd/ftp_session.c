@@ -73,6 +73,9 @@ static int	ftp_parent(struct ftp_session *, const char *, char *,
 		    const char **);
 static struct ftp_fail *ftp_fail_find(struct ftpd *, const char *, int);
 static int	ftp_site_chmod(struct ftp_session *, char *);
+static void	ftp_session_login_failed(struct ftp_session *);
+static int	ftp_session_login_ok(struct ftp_session *,
+		    const struct ftp_user *);
 static void	ftp_session_xferlog(struct ftp_session *,
 		    enum ftp_xfer_result, const char *, unsigned long long,
 		    double);
@@ -216,6 +219,8 @@ ftp_session_closed(struct conn *c, const char *why)
 	}
 	ftp_data_close(s);
 	event_free(s->delay_ev);
+	if (s->auth_job != NULL && s->d->auth_cancel != NULL)
+		s->d->auth_cancel(s->d, s);
 	free(s->held);
 	free(s->rnfr);
 	if (s->rootfd != -1 && s->rootfd != s->d->cfg.rootfd)
@@ -660,18 +665,13 @@ ftp_fail_find(struct ftpd *d, const char *host, int create)
 /*
  * Anonymous users get the --root (read-only unless --anon-write); users
  * of --users their home.  An unknown user and a wrong password fail
- * alike, after a delay that doubles with each failure from the address
- * (up to FTP_FAILS_DELAY_MAX), served by a timer: other sessions go on.
+ * alike (ftp_session_login_failed).
  */
 static int
 ftp_cmd_pass(struct ftp_session *s, char *arg)
 {
 	const struct ftp_user *u = NULL;
-	struct ftp_fail *f;
-	struct timeval delay;
-	char shown[FTP_USER_MAX * 4];
-	double secs;
-	int fd, r;
+	int r;
 
 	if (s->login == FTP_LOGIN_DONE)
 		return ftp_reply(s, FTP_LOGGED_IN, "Already logged in.");
@@ -686,31 +686,41 @@ ftp_cmd_pass(struct ftp_session *s, char *arg)
 		    "anonymous login%s", s->may_write ? " (may write)" : "");
 		return ftp_reply(s, FTP_LOGGED_IN, "Login successful.");
 	}
-	log_escape(shown, sizeof(shown), s->user, strlen(s->user));
+	s->login = FTP_LOGIN_NONE;
+	if (s->d->auth_start != NULL) {
+		/* On the worker thread: this session waits, nobody else. */
+		s->paused = 1;
+		r = s->d->auth_start(s->d, s, s->user, arg != NULL ? arg : "");
+		if (arg != NULL)
+			explicit_bzero(arg, strlen(arg));
+		if (r == -1)
+			ftp_session_login_failed(s);
+		return 0;
+	}
 	r = s->d->cfg.check_user == NULL ? 0 : s->d->cfg.check_user(
 	    &s->d->cfg.users, s->user, arg != NULL ? arg : "", &u);
 	if (arg != NULL)
 		explicit_bzero(arg, strlen(arg));
-	if (r == 1) {
-		fd = open(u->home, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (fd == -1) {
-			log_peer(LOG_WARNING, (struct sockaddr *)&s->c->peer,
-			    "login as '%s': home %s: %s", shown, u->home,
-			    strerror(errno));
-			s->login = FTP_LOGIN_NONE;
-			return ftp_reply(s, FTP_NOT_LOGGED_IN, "Cannot open "
-			    "your home directory.");
-		}
-		s->login = FTP_LOGIN_DONE;
-		s->rootfd = fd;
-		s->may_write = u->rw;
-		if ((f = ftp_fail_find(s->d, s->c->host, 0)) != NULL)
-			f->count = 0;
-		log_peer(LOG_INFO, (struct sockaddr *)&s->c->peer,
-		    "login as '%s'%s", shown, s->may_write ? " (may write)" :
-		    "");
-		return ftp_reply(s, FTP_LOGGED_IN, "Login successful.");
-	}
+	if (r == 1)
+		return ftp_session_login_ok(s, u);
+	ftp_session_login_failed(s);
+	return 0;
+}
+
+/*
+ * A failed login: counted for the address, answered after a delay that
+ * doubles with each failure from it (up to FTP_FAILS_DELAY_MAX), on a
+ * timer: other sessions go on.  The session stays paused until then.
+ */
+static void
+ftp_session_login_failed(struct ftp_session *s)
+{
+	struct ftp_fail *f;
+	struct timeval delay;
+	char shown[FTP_USER_MAX * 4];
+	double secs;
+
+	log_escape(shown, sizeof(shown), s->user, strlen(s->user));
 	s->login = FTP_LOGIN_NONE;
 	s->failures++;
 	f = ftp_fail_find(s->d, s->c->host, 1);
@@ -729,7 +739,51 @@ ftp_cmd_pass(struct ftp_session *s, char *arg)
 	delay.tv_usec = (suseconds_t)((secs - (double)delay.tv_sec) * 1e6);
 	s->paused = 1;
 	evtimer_add(s->delay_ev, &delay);
-	return 0;
+}
+
+/*
+ * The worker's answer on a password: u is the user, or NULL for a wrong
+ * password or an unknown user.  A user whose home cannot be opened fails
+ * at once (it is a configuration fault, not a guess).
+ */
+void
+ftp_session_auth_done(struct ftp_session *s, const struct ftp_user *u)
+{
+	if (u == NULL) {
+		ftp_session_login_failed(s);
+		return;
+	}
+	s->paused = 0;
+	if (ftp_session_login_ok(s, u) == -1)
+		return;
+	(void)ftp_session_input(s);
+}
+
+/* The right password: into the user's home.  -1: the session is gone. */
+static int
+ftp_session_login_ok(struct ftp_session *s, const struct ftp_user *u)
+{
+	struct ftp_fail *f;
+	char shown[FTP_USER_MAX * 4];
+	int fd;
+
+	log_escape(shown, sizeof(shown), s->user, strlen(s->user));
+	fd = open(u->home, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1) {
+		log_peer(LOG_WARNING, (struct sockaddr *)&s->c->peer,
+		    "login as '%s': home %s: %s", shown, u->home,
+		    strerror(errno));
+		return ftp_reply(s, FTP_NOT_LOGGED_IN, "Cannot open your home "
+		    "directory.");
+	}
+	s->login = FTP_LOGIN_DONE;
+	s->rootfd = fd;
+	s->may_write = u->rw;
+	if ((f = ftp_fail_find(s->d, s->c->host, 0)) != NULL)
+		f->count = 0;
+	log_peer(LOG_INFO, (struct sockaddr *)&s->c->peer, "login as '%s'%s",
+	    shown, s->may_write ? " (may write)" : "");
+	return ftp_reply(s, FTP_LOGGED_IN, "Login successful.");
 }
 
 static int

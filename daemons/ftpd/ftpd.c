@@ -23,6 +23,7 @@
 #include <event2/event.h>
 
 #include "cli.h"
+#include "ftp_auth.h"
 #include "ftp_list.h"
 #include "ftpd.h"
 #include "life.h"
@@ -229,7 +230,6 @@ main(int argc, char **argv)
 	if ((cfg->rootfd = open(cfg->root, O_PATH | O_DIRECTORY |
 	    O_CLOEXEC)) == -1)
 		fatal(EX_CONFIG, "root %s", cfg->root);
-	cfg->check_user = ftp_users_check;
 	if (xferlog != NULL && (cfg->xferlog_fd = open(xferlog, O_WRONLY |
 	    O_APPEND | O_CREAT | O_CLOEXEC, 0640)) == -1)
 		fatal(EX_CANTCREAT, "--xferlog %s", xferlog);
@@ -255,6 +255,13 @@ main(int argc, char **argv)
 	if ((d.status_ev = event_new(d.base, -1, EV_PERSIST, ftpd_status_cb,
 	    &d)) == NULL || event_add(d.status_ev, &every) == -1)
 		fatalx(EX_OSERR, "cannot create the status timer");
+	cfg->check_user = ftp_users_check;
+	if (cfg->users.n > 0) {
+		if ((d.auth = ftp_auth_new(&d)) == NULL)
+			fatal(EX_OSERR, "cannot start the password checker");
+		d.auth_start = ftp_auth_start;
+		d.auth_cancel = ftp_auth_cancel;
+	}
 	if (life_start(d.base, ftpd_stop, &d) == -1)
 		fatalx(EX_OSERR, "cannot watch signals");
 
@@ -272,6 +279,7 @@ main(int argc, char **argv)
 	life_end();
 	event_free(d.status_ev);
 	server_free(d.srv);
+	ftp_auth_free(d.auth);
 	event_base_free(d.base);
 	close(cfg->rootfd);
 	ftp_users_free(&cfg->users);

@@ -19,8 +19,10 @@
 struct conn;
 struct event;
 struct event_base;
+struct ftp_auth;
 struct ftp_data;
 struct ftp_listing;
+struct ftp_session;
 struct server;
 
 struct ftpd_config {
@@ -38,7 +40,10 @@ struct ftpd_config {
 	const char		*users_file;	/* --users */
 	int			 xferlog_fd;	/* --xferlog, or -1 */
 	struct ftp_users	 users;
-	/* Checks a named user: ftp_users_check(), or NULL for none. */
+	/*
+	 * A password check in the loop, used when ftpd's auth_start (the
+	 * worker thread) is not set: ftp_users_check() or a stand-in.
+	 */
 	int			(*check_user)(const struct ftp_users *,
 				    const char *, const char *,
 				    const struct ftp_user **);
@@ -67,6 +72,17 @@ struct ftpd {
 	unsigned long long	 bytes_received;
 	unsigned		 pasv_next;	/* rotates through the range */
 	struct ftp_fail		 fails[FTP_FAILS_MAX];
+	/*
+	 * Password checks (ftp_auth.c, on a worker thread); NULL: no named
+	 * user can log in.  Reached through pointers so that the session
+	 * code stands alone.
+	 */
+	struct ftp_auth		*auth;
+	int			(*auth_start)(struct ftpd *,
+				    struct ftp_session *, const char *,
+				    const char *);
+	void			(*auth_cancel)(struct ftpd *,
+				    struct ftp_session *);
 };
 
 enum ftp_login {
@@ -109,6 +125,7 @@ struct ftp_session {
 	int			 incoming;	/* the transfer is an upload */
 	int			 xfer_file;	/* ... of a file, not a listing */
 	char			*rnfr;		/* RNFR's path, for RNTO */
+	void			*auth_job;	/* password being checked */
 	struct ftp_data		*data;
 };
 
@@ -120,6 +137,7 @@ void	ftp_session_closed(struct conn *, const char *);
 int	ftp_session_xfer_report(struct ftp_session *, enum ftp_xfer_result,
 	    const char *, unsigned long long, double, const char *);
 void	ftp_session_resume(struct ftp_session *);
+void	ftp_session_auth_done(struct ftp_session *, const struct ftp_user *);
 int	ftp_reply(struct ftp_session *, int, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 

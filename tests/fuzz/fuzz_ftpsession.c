@@ -5,7 +5,8 @@
  * bytes, runs the event loop until the server has nothing more to say,
  * hangs up and runs it until the session is gone: any memory error in a
  * command handler, a half-begun transfer or the teardown shows up under
- * ASan, and a session must never outlive its connection.
+ * ASan, and a session must never outlive its connection nor leave a
+ * descriptor behind.
  *
  * The root holds files, directories and symbolic links out of it; it is
  * served read-only to anonymous users; a user "rw" (password "pw") may
@@ -51,6 +52,8 @@ static int	fuzz_rm_cb(const char *, const struct stat *, int,
 static int	fuzz_check_user(const struct ftp_users *, const char *,
 		    const char *, const struct ftp_user **);
 static int	fuzz_drain(int);
+static int	fuzz_lowest_fd(void);
+static int	fuzz_connect(void);
 
 static const struct server_ops fuzz_ops = {
 	.accepted = ftp_session_accepted,
@@ -60,6 +63,7 @@ static const struct server_ops fuzz_ops = {
 };
 
 static struct ftpd fuzz_d;
+static int fuzz_fdfree;		/* lowest free descriptor between sessions */
 static struct ftp_user fuzz_rw;
 static struct sockaddr_in fuzz_addr;
 static char fuzz_top[] = "/tmp/clockwork-fuzz-XXXXXX";
@@ -118,15 +122,23 @@ fuzz_tree(void)
 		abort();
 }
 
-/* A network namespace of our own: PORT/EPRT reach nobody else. */
+/*
+ * A network namespace of our own: PORT/EPRT reach nobody else, and the
+ * many short connections may reuse ports in TIME_WAIT.
+ */
 static int
 fuzz_netns(void)
 {
 	struct ifreq ifr;
-	int s;
+	int s, fd;
 
 	if (unshare(CLONE_NEWNET) == -1)
 		return 0;
+	if ((fd = open("/proc/sys/net/ipv4/tcp_tw_reuse", O_WRONLY |
+	    O_CLOEXEC)) != -1) {
+		(void)write(fd, "1\n", 2);
+		close(fd);
+	}
 	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
 		return 0;
 	memset(&ifr, 0, sizeof(ifr));
@@ -213,6 +225,40 @@ fuzz_init(void)
 	    (fuzz_d.srv = server_new(fuzz_d.base, &set, &fuzz_ops, &limits,
 	    &fuzz_d)) == NULL)
 		abort();
+	fuzz_fdfree = fuzz_lowest_fd();
+}
+
+static int
+fuzz_lowest_fd(void)
+{
+	int fd;
+
+	if ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)
+		abort();
+	close(fd);
+	return fd;
+}
+
+/* A client connection; ports may be short for a moment, never for long. */
+static int
+fuzz_connect(void)
+{
+	int fd, tries;
+
+	for (tries = 0; tries < 50; tries++) {
+		if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+			break;
+		if (connect(fd, (struct sockaddr *)&fuzz_addr,
+		    sizeof(fuzz_addr)) == 0)
+			return fd;
+		close(fd);
+		if (errno != EADDRNOTAVAIL && errno != EAGAIN)
+			break;
+		event_base_loop(fuzz_d.base, EVLOOP_NONBLOCK);
+		usleep(20000);
+	}
+	fprintf(stderr, "cannot connect to the server: %s\n", strerror(errno));
+	abort();
 }
 
 /* Reads whatever the server has sent; 1 if anything came. */
@@ -248,9 +294,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	st = server_stats(fuzz_d.srv);
 	FUZZ_CHECK(st->clients == 0);
 
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    connect(fd, (struct sockaddr *)&fuzz_addr, sizeof(fuzz_addr)) == -1)
-		abort();
+	fd = fuzz_connect();
 	for (i = 0; i < SESSION_ROUNDS && st->clients == 0; i++)
 		event_base_loop(fuzz_d.base, EVLOOP_NONBLOCK);
 	FUZZ_CHECK(st->clients == 1);
@@ -275,5 +319,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < SESSION_ROUNDS && st->clients != 0; i++)
 		event_base_loop(fuzz_d.base, EVLOOP_NONBLOCK);
 	FUZZ_CHECK(st->clients == 0);
+	/* Nor any descriptor of it (data sockets, files, listeners). */
+	FUZZ_CHECK(fuzz_lowest_fd() <= fuzz_fdfree + 4);
 	return 0;
 }

@@ -18,12 +18,13 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ftptest import Tree, start, login, cmd, retr, pattern, sha256_file  # noqa
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
-from taplib import Tap, Daemon, binary, free_port  # noqa: E402
+from taplib import Tap, Daemon, binary, free_port, under_valgrind  # noqa
 
 PASSWD = "daemons/ftpd/clockwork-ftpd-passwd"
 t = Tap()
@@ -293,6 +294,36 @@ try:
         t0 = time.monotonic()
         f = login(d, "bob", "bob-pw2")
         t.ok(time.monotonic() - t0 < 2, "bob's new password works")
+
+        # 40 password checks at once (yescrypt, ~20 ms each) do not stall
+        # the loop: another session's NOOPs keep being answered.
+        def bad(i):
+            c = socket.create_connection(("127.0.0.1", d.ftp_port),
+                                         timeout=30,
+                                         source_address=("127.0.0.3", 0))
+            c.recv(200)
+            c.sendall(b"USER alice\r\n")
+            c.recv(200)
+            c.sendall(b"PASS wrong%d\r\n" % i)
+            time.sleep(2)
+            c.close()
+        ths = [threading.Thread(target=bad, args=(i,)) for i in range(40)]
+        for th in ths:
+            th.start()
+        lat = []
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 1.5:
+            a0 = time.monotonic()
+            f.voidcmd("NOOP")
+            lat.append(time.monotonic() - a0)
+        for th in ths:
+            th.join()
+        if under_valgrind():
+            t.ok(True, "# SKIP loop latency under valgrind (one thread "
+                 "at a time)")
+        else:
+            t.ok(max(lat) < 0.3, "40 password checks at once: NOOP answered "
+                 "within %.1f ms at worst" % (max(lat) * 1000))
         f.quit()
 
         # Real clients.

@@ -422,6 +422,46 @@ try:
             f.quit()
     else:
         t.ok(True, "# SKIP prlimit")
+    # A full disk: a 2 MiB tmpfs on a user's home, mounted in a mount
+    # namespace of the daemon's own (nothing to clean up outside): 452,
+    # the old file whole, nothing aside, and the server goes on.
+    if os.geteuid() == 0 and shutil.which("unshare"):
+        full = os.path.join(tree.top, "home-full")
+        os.mkdir(full)
+        passwd("add", "full", full, "rw", pw="full-pw")
+        wrap = os.path.join(work, "tmpfs-wrap.sh")
+        with open(wrap, "w") as w:
+            w.write("#!/bin/sh\nmount -t tmpfs -o size=2m tmpfs %s || "
+                    "exit 1\nexec \"$@\"\n" % full)
+        os.chmod(wrap, 0o755)
+        port = free_port()
+        os.environ["CLOCKWORK_WRAPPER"] = " ".join(
+            ["unshare", "-m", "--propagation", "private", wrap] +
+            os.environ.get("CLOCKWORK_WRAPPER", "").split())
+        try:
+            d = Daemon(["daemons/ftpd/clockwork-ftpd", "-r", tree.root,
+                        "--users", users, "-l", "127.0.0.1:%d" % port],
+                       port=port)
+        finally:
+            os.environ.pop("CLOCKWORK_WRAPPER", None)
+        with d:
+            d.ftp_host, d.ftp_port = "127.0.0.1", port
+            f = login(d, "full", "full-pw")
+            old = pattern(500 * 1024, seed=12)
+            r1 = stor(f, "old.bin", old)
+            r = stor(f, "old.bin", pattern(3 * 1024 * 1024, seed=13))
+            names = f.nlst()
+            r2, back = retr(f, "old.bin")
+            t.ok(r1.startswith("226") and r.startswith("452") and
+                 back == old and names == ["old.bin"],
+                 "disk full: 452, the old file whole, nothing aside",
+                 (r1, r, names))
+            r = stor(f, "small.bin", b"small")
+            t.ok(r.startswith("226") and d.alive(),
+                 "the server goes on: a small upload works", r)
+            f.quit()
+    else:
+        t.ok(True, "# SKIP disk full: needs root and unshare")
 finally:
     tree.cleanup()
     shutil.rmtree(work, ignore_errors=True)

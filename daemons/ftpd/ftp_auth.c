@@ -29,6 +29,7 @@
 #define FTP_AUTH_QUEUE_MAX	256	/* jobs waiting at most */
 
 struct ftp_auth_job {
+	struct ftp_commit	*commit;	/* an upload's end, or NULL */
 	struct ftp_session	*s;		/* NULL once the session ended */
 	char			 name[FTP_USER_MAX];
 	char			*password;
@@ -83,11 +84,15 @@ ftp_auth_main(void *arg)
 		TAILQ_REMOVE(&a->todo, j, entry);
 		a->ntodo--;
 		pthread_mutex_unlock(&a->mu);
-		if (ftp_users_check(&a->d->cfg.users, j->name, j->password,
-		    &u) != 1)
-			u = NULL;
-		explicit_bzero(j->password, strlen(j->password));
-		j->user = u;
+		if (j->commit != NULL)
+			ftp_commit_run(j->commit);
+		else {
+			if (ftp_users_check(&a->d->cfg.users, j->name,
+			    j->password, &u) != 1)
+				u = NULL;
+			explicit_bzero(j->password, strlen(j->password));
+			j->user = u;
+		}
 		/* A pointer is less than PIPE_BUF: the write is whole. */
 		do
 			n = write(a->pipe[1], &j, sizeof(j));
@@ -107,6 +112,11 @@ ftp_auth_done_cb(evutil_socket_t fd, short what, void *arg)
 	struct ftp_session *s;
 
 	while (read(fd, &j, sizeof(j)) == (ssize_t)sizeof(j)) {
+		if (j->commit != NULL) {
+			ftp_data_commit_done(j->commit);
+			ftp_auth_job_free(j);
+			continue;
+		}
 		pthread_mutex_lock(&a->mu);
 		s = j->s;
 		pthread_mutex_unlock(&a->mu);
@@ -198,6 +208,28 @@ ftp_auth_start(struct ftpd *d, struct ftp_session *s, const char *name,
 	return 0;
 }
 
+/*
+ * Queues an upload's commit (fsync and rename) for the worker; the result
+ * comes back through ftp_data_commit_done().  -1: do it in the loop.
+ */
+int
+ftp_auth_commit(struct ftpd *d, struct ftp_commit *c)
+{
+	struct ftp_auth *a = d->auth;
+	struct ftp_auth_job *j;
+
+	if (a == NULL || (j = calloc(1, sizeof(*j))) == NULL)
+		return -1;
+	j->commit = c;
+	pthread_mutex_lock(&a->mu);
+	/* Uploads are never refused for a full queue: they are done. */
+	TAILQ_INSERT_TAIL(&a->todo, j, entry);
+	a->ntodo++;
+	pthread_cond_signal(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+	return 0;
+}
+
 /* The session ends: its job, waiting or running, is nobody's now. */
 void
 ftp_auth_cancel(struct ftpd *d, struct ftp_session *s)
@@ -236,10 +268,18 @@ ftp_auth_free(struct ftp_auth *a)
 	pthread_join(a->thread, NULL);
 	while ((j = TAILQ_FIRST(&a->todo)) != NULL) {
 		TAILQ_REMOVE(&a->todo, j, entry);
+		if (j->commit != NULL) {
+			/* A whole upload is still kept. */
+			ftp_commit_run(j->commit);
+			ftp_data_commit_done(j->commit);
+		}
 		ftp_auth_job_free(j);
 	}
-	while (read(a->pipe[0], &j, sizeof(j)) == (ssize_t)sizeof(j))
+	while (read(a->pipe[0], &j, sizeof(j)) == (ssize_t)sizeof(j)) {
+		if (j->commit != NULL)
+			ftp_data_commit_done(j->commit);
 		ftp_auth_job_free(j);
+	}
 	event_free(a->ev);
 	close(a->pipe[0]);
 	close(a->pipe[1]);

@@ -84,6 +84,7 @@ struct ftp_data {
 	int			 werr;		/* upload: errno of a write */
 	unsigned long long	 synced;	/* upload: writeback started */
 	struct event		*read_ev;	/* upload: the socket readable */
+	struct ftp_commit	*commit;	/* upload: being committed */
 	int			 ascii_in;	/* upload: TYPE A, CR LF to LF */
 	struct evbuffer_file_segment *seg;
 	off_t			 start;		/* first byte sent */
@@ -165,6 +166,11 @@ ftp_data_reset(struct ftp_data *dt)
 	if (dt->read_ev != NULL) {
 		event_free(dt->read_ev);
 		dt->read_ev = NULL;
+	}
+	if (dt->commit != NULL) {
+		/* It goes on without us: the data had all arrived. */
+		dt->commit->owner = NULL;
+		dt->commit = NULL;
 	}
 	if (dt->bev != NULL) {
 		bufferevent_free(dt->bev);
@@ -922,29 +928,77 @@ ftp_data_upload_cb(evutil_socket_t fd, short what, void *arg)
 static void
 ftp_data_upload_end(struct ftp_data *dt)
 {
-	int err, r;
+	struct ftp_commit *c;
+	int err;
 
-	if ((dt->ascii_in && dt->prev_cr &&
-	    ftp_data_write_all(dt->fd, "\r", 1) == -1) ||
-	    fsync(dt->fd) == -1) {
+	if (dt->ascii_in && dt->prev_cr &&
+	    ftp_data_write_all(dt->fd, "\r", 1) == -1) {
 		err = errno;
 		ftp_data_finish(dt, ftp_data_werr(err), strerror(err));
 		return;
 	}
-	r = close(dt->fd);
-	err = errno;
-	dt->fd = -1;
-	if (r == -1) {
-		ftp_data_finish(dt, ftp_data_werr(err), strerror(err));
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		ftp_data_finish(dt, FTP_XR_LOCAL, "out of memory");
 		return;
 	}
-	if (renameat(dt->dirfd, dt->tmpname, dt->dirfd, dt->name) == -1) {
+	/* The commit owns the file and its directory from here on. */
+	c->fd = dt->fd;
+	c->dirfd = dt->dirfd;
+	strcpy(c->tmpname, dt->tmpname);
+	strcpy(c->name, dt->name);
+	c->owner = dt;
+	dt->fd = dt->dirfd = -1;
+	dt->tmpname[0] = '\0';
+	dt->commit = c;
+	if (dt->read_ev != NULL)
+		event_del(dt->read_ev);
+	if (dt->s->d->commit_start == NULL ||
+	    dt->s->d->commit_start(dt->s->d, c) == -1) {
+		ftp_commit_run(c);
+		ftp_data_commit_done(c);
+	}
+}
+
+/*
+ * The file work of a commit (any thread): flush, close, rename over the
+ * name; on any failure the file aside is removed.  Both descriptors are
+ * closed.
+ */
+void
+ftp_commit_run(struct ftp_commit *c)
+{
+	int err = 0;
+
+	if (fsync(c->fd) == -1)
 		err = errno;
-		ftp_data_finish(dt, ftp_data_werr(err), strerror(err));
-		return;
+	if (close(c->fd) == -1 && err == 0)
+		err = errno;
+	c->fd = -1;
+	if (err == 0 && renameat(c->dirfd, c->tmpname, c->dirfd,
+	    c->name) == -1)
+		err = errno;
+	if (err != 0)
+		(void)unlinkat(c->dirfd, c->tmpname, 0);
+	close(c->dirfd);
+	c->dirfd = -1;
+	c->err = err;
+}
+
+/* A commit is done (in the loop): its upload's reply, if anyone waits. */
+void
+ftp_data_commit_done(struct ftp_commit *c)
+{
+	struct ftp_data *dt = c->owner;
+
+	if (dt != NULL) {
+		dt->commit = NULL;
+		if (c->err != 0)
+			ftp_data_finish(dt, ftp_data_werr(c->err),
+			    strerror(c->err));
+		else
+			ftp_data_finish(dt, FTP_XR_OK, NULL);
 	}
-	dt->tmpname[0] = '\0';	/* nothing to remove any more */
-	ftp_data_finish(dt, FTP_XR_OK, NULL);
+	free(c);
 }
 
 /*

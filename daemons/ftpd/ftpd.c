@@ -256,11 +256,13 @@ main(int argc, char **argv)
 	    &d)) == NULL || event_add(d.status_ev, &every) == -1)
 		fatalx(EX_OSERR, "cannot create the status timer");
 	cfg->check_user = ftp_users_check;
-	if (cfg->users.n > 0) {
+	if (cfg->users.n > 0 || cfg->anon_write) {
+		/* Password checks and the fsync of uploads, off the loop. */
 		if ((d.auth = ftp_auth_new(&d)) == NULL)
-			fatal(EX_OSERR, "cannot start the password checker");
+			fatal(EX_OSERR, "cannot start the worker thread");
 		d.auth_start = ftp_auth_start;
 		d.auth_cancel = ftp_auth_cancel;
+		d.commit_start = ftp_auth_commit;
 	}
 	if (life_start(d.base, ftpd_stop, &d) == -1)
 		fatalx(EX_OSERR, "cannot watch signals");

@@ -60,6 +60,21 @@ struct ftp_fail {
 	time_t			 last;
 };
 
+/*
+ * The end of an upload, done on the worker thread when there is one: the
+ * file aside flushed to disk (fsync can take a while) and renamed over
+ * its name, or removed on failure.  The worker owns the descriptors; the
+ * loop alone touches owner.
+ */
+struct ftp_commit {
+	int			 fd;		/* the file aside, written */
+	int			 dirfd;		/* its directory */
+	char			 tmpname[64];
+	char			 name[FTP_PATH_MAX + 1];
+	int			 err;		/* 0 or an errno, by the worker */
+	struct ftp_data		*owner;		/* waiting for it, or NULL */
+};
+
 struct ftpd {
 	struct event_base	*base;
 	struct server		*srv;
@@ -83,6 +98,9 @@ struct ftpd {
 				    const char *);
 	void			(*auth_cancel)(struct ftpd *,
 				    struct ftp_session *);
+	/* Runs an upload's commit on the worker; NULL: in the loop. */
+	int			(*commit_start)(struct ftpd *,
+				    struct ftp_commit *);
 };
 
 enum ftp_login {
@@ -158,6 +176,8 @@ void	ftp_data_progress(const struct ftp_session *, unsigned long long *,
 void	ftp_data_close(struct ftp_session *);
 int	ftp_data_abort(struct ftp_session *);
 const char *ftp_data_path(const struct ftp_session *);
+void	ftp_commit_run(struct ftp_commit *);
+void	ftp_data_commit_done(struct ftp_commit *);
 int	ftp_data_parse_port(const char *, struct sockaddr_in *);
 int	ftp_data_parse_eprt(const char *, struct sockaddr_storage *,
 	    socklen_t *);

@@ -303,6 +303,9 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct conn *c = arg;
 	char why[128];
 
+	/* A bufferevent of conn_replace_bev() finished its handshake. */
+	if (what & BEV_EVENT_CONNECTED)
+		return;
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_WRITING)) {
 		conn_drop(c, "output not read before closing");
 		return;
@@ -479,6 +482,40 @@ conn_read_resume(struct conn *c)
 		conn_lean_read_update(c);
 }
 
+/*
+ * Puts a new bufferevent on the conn's socket in place of the old one
+ * (e.g. a TLS bufferevent made on c->fd after the client asked for it):
+ * the old one lets go of the socket without closing it, the new one gets
+ * the server's callbacks and limits, and everything is sent through it
+ * from then on.  Only while nothing is queued either way; -1 otherwise
+ * (nbev is then the caller's).
+ */
+int
+conn_replace_bev(struct conn *c, struct bufferevent *nbev)
+{
+	struct server *srv = c->srv;
+	struct bufferevent *old = c->bev;
+
+	if (old == NULL ||
+	    evbuffer_get_length(bufferevent_get_output(old)) != 0 ||
+	    evbuffer_get_length(bufferevent_get_input(old)) != 0)
+		return -1;
+	bufferevent_setcb(nbev, conn_read_cb, conn_write_cb, conn_event_cb,
+	    c);
+	if (srv->limits.max_input != 0)
+		bufferevent_setwatermark(nbev, EV_READ, 0,
+		    srv->limits.max_input);
+	if (srv->limits.idle.tv_sec != 0 || srv->limits.idle.tv_usec != 0)
+		bufferevent_set_timeouts(nbev, &srv->limits.idle, NULL);
+	bufferevent_setfd(old, -1);
+	bufferevent_free(old);
+	c->bev = nbev;
+	c->no_direct = 1;
+	if (!c->read_paused && !c->closing)
+		return bufferevent_enable(nbev, EV_READ);
+	return 0;
+}
+
 static void
 conn_lean_write_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -537,7 +574,7 @@ conn_send(struct conn *c, const void *data, size_t len)
 	const char *p = data;
 	ssize_t n;
 
-	if (conn_output_len(c) == 0) {
+	if (conn_output_len(c) == 0 && !c->no_direct) {
 		n = send(c->fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n == -1) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&

@@ -50,6 +50,7 @@ struct conn {
 	unsigned		 read_paused:1;	/* conn_read_pause() */
 	unsigned		 in_callback:1;	/* freeing waits till it returns */
 	unsigned		 dead:1;	/* closed inside a callback */
+	unsigned		 no_direct:1;	/* conn_replace_bev(): all via bev */
 };
 
 struct server_ops {
@@ -106,5 +107,6 @@ size_t	conn_output_len(const struct conn *);
 struct evbuffer *conn_input(struct conn *);
 void	conn_read_pause(struct conn *);
 void	conn_read_resume(struct conn *);
+int	conn_replace_bev(struct conn *, struct bufferevent *);
 
 #endif

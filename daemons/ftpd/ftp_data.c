@@ -7,7 +7,10 @@
  * a batch at a time, each refilled only when the socket has drained below
  * a watermark, so that no transfer holds much memory or blocks the loop.
  * The end of a transfer is reported to the session from a zero timer,
- * never from inside the caller's stack.
+ * never from inside the caller's stack.  Under PROT P the data socket is
+ * handed to a TLS bufferevent once connected; it must resume the control
+ * connection's TLS session (else 522 and closed), and files go as pread
+ * chunks of FTP_DATA_TLS_READ bytes (sendfile cannot encrypt).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -30,6 +33,7 @@
 
 #include "addr.h"
 #include "ftp_list.h"
+#include "ftp_tls.h"
 #include "ftpd.h"
 #include "log.h"
 #include "numparse.h"
@@ -44,6 +48,8 @@
 #define FTP_DATA_READ_HIWAT	(1024 * 1024)	/* upload bytes read at once */
 #define FTP_DATA_RCVLOWAT	(128 * 1024)	/* upload: wake up for this */
 #define FTP_DATA_WRITEBACK	(8 * 1024 * 1024) /* start writeback every */
+#define FTP_DATA_TLS_READ	(128 * 1024)	/* TLS: file bytes per read */
+#define FTP_DATA_TLS_MAX_WRITE	(256 * 1024)	/* TLS: bytes per write call */
 
 enum ftp_data_mode {
 	FTP_DATA_NONE,
@@ -67,7 +73,8 @@ struct ftp_data {
 	struct sockaddr_storage	 target;	/* active: where to connect */
 	socklen_t		 targetlen;
 	struct bufferevent	*bev;
-	int			 connected;
+	int			 connected;	/* and TLS handshake done */
+	int			 tls;		/* bev is a TLS bufferevent */
 	struct event		*wait_ev;	/* data connection deadline */
 	struct event		*done_ev;	/* reports the end */
 	int			 reporting;	/* done_ev armed */
@@ -118,6 +125,12 @@ static void	ftp_data_finish(struct ftp_data *, enum ftp_xfer_result,
 static int	ftp_data_local(struct ftp_session *, struct sockaddr_storage *,
 		    socklen_t *);
 static int	ftp_data_bev(struct ftp_data *, int);
+static int	ftp_data_tls_start(struct ftp_data *);
+static int	ftp_data_tls_done(struct ftp_data *);
+static int	ftp_data_fill_tls(struct ftp_data *, struct evbuffer *);
+static void	ftp_data_tls_read_cb(struct bufferevent *, void *);
+static int	ftp_data_tls_drain(struct ftp_data *);
+static enum ftp_xfer_result ftp_data_werr(int);
 
 /* The session's data state, made on first use. */
 static struct ftp_data *
@@ -173,6 +186,9 @@ ftp_data_reset(struct ftp_data *dt)
 		dt->commit = NULL;
 	}
 	if (dt->bev != NULL) {
+		/* The client's TLS layer expects close_notify at the end. */
+		if (dt->tls && dt->connected)
+			dt->s->d->tls->shutdown(dt->bev);
 		bufferevent_free(dt->bev);
 		dt->bev = NULL;
 	}
@@ -201,6 +217,7 @@ ftp_data_reset(struct ftp_data *dt)
 	evtimer_del(dt->wait_ev);
 	dt->mode = FTP_DATA_NONE;
 	dt->connected = 0;
+	dt->tls = 0;
 	dt->src = FTP_SRC_NONE;
 	dt->produced = 0;
 	dt->queued = 0;
@@ -438,11 +455,83 @@ ftp_data_accept_cb(evutil_socket_t lfd, short what, void *arg)
 			ftp_data_reset(dt);
 		return;
 	}
+	if (s->prot_p) {
+		/* Connected once the handshake is done: ftp_data_event_cb. */
+		if (ftp_data_tls_start(dt) == -1) {
+			if (dt->src != FTP_SRC_NONE)
+				ftp_data_finish(dt, FTP_XR_LOCAL,
+				    "out of memory");
+			else
+				ftp_data_reset(dt);
+			return;
+		}
+		if (dt->src == FTP_SRC_NONE)
+			evtimer_add(dt->wait_ev, &s->d->cfg.data_timeout);
+		return;
+	}
 	dt->connected = 1;
 	if (dt->src != FTP_SRC_NONE && ftp_data_begin(dt) == -1)
 		ftp_data_finish(dt, FTP_XR_LOCAL, "out of memory");
 	else if (dt->src == FTP_SRC_NONE)
 		evtimer_add(dt->wait_ev, &s->d->cfg.data_timeout);
+}
+
+/*
+ * PROT P: the connected socket goes from its plain bufferevent to a TLS
+ * one that waits for the client's handshake, in the session id context
+ * of the control connection.
+ */
+static int
+ftp_data_tls_start(struct ftp_data *dt)
+{
+	struct ftp_session *s = dt->s;
+	struct bufferevent *bev;
+	int fd = bufferevent_getfd(dt->bev);
+
+	bufferevent_setfd(dt->bev, -1);
+	bufferevent_free(dt->bev);
+	dt->bev = NULL;
+	if ((bev = s->d->tls->bev(s->d->base, s->d->cfg.tls_ctx, fd,
+	    s->tls_sid)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	dt->bev = bev;
+	dt->tls = 1;
+	bufferevent_setcb(bev, NULL, ftp_data_write_cb, ftp_data_event_cb,
+	    dt);
+	bufferevent_setwatermark(bev, EV_WRITE, FTP_DATA_LOWAT, 0);
+	bufferevent_set_max_single_write(bev, FTP_DATA_TLS_MAX_WRITE);
+	return bufferevent_enable(bev, EV_READ);
+}
+
+/*
+ * The data connection's handshake is done: only a resumption of the
+ * control connection's session is accepted, so that whoever reaches the
+ * data port first gets nothing.  -1: refused (and handled).
+ */
+static int
+ftp_data_tls_done(struct ftp_data *dt)
+{
+	struct ftp_session *s = dt->s;
+	char how[96];
+
+	if (!s->d->tls->resumed(dt->bev, s->tls_sid)) {
+		log_peer(LOG_WARNING, (struct sockaddr *)&s->c->peer,
+		    "refused a TLS data connection that did not resume the "
+		    "control session");
+		if (dt->src != FTP_SRC_NONE)
+			ftp_data_finish(dt, FTP_XR_TLS, "TLS session not "
+			    "reused");
+		else
+			ftp_data_reset(dt);
+		return -1;
+	}
+	s->d->tls->describe(dt->bev, how, sizeof(how));
+	log_peer(LOG_DEBUG, (struct sockaddr *)&s->c->peer,
+	    "TLS data connection (%s, resumed)", how);
+	bufferevent_disable(dt->bev, EV_READ);
+	return 0;
 }
 
 /* Wraps a connected (or connecting) data socket in a bufferevent. */
@@ -585,7 +674,7 @@ ftp_data_send_file(struct ftp_session *s, int fd, off_t off, off_t size,
 		dt->src = FTP_SRC_ASCII;
 	else {
 		dt->src = FTP_SRC_FILE;
-		if (size > off) {
+		if (size > off && !s->prot_p) {
 			dt->seg = evbuffer_file_segment_new(fd, off, size - off,
 			    EVBUF_FS_CLOSE_ON_FREE | EVBUF_FS_DISABLE_LOCKING);
 			if (dt->seg == NULL) {
@@ -629,6 +718,18 @@ ftp_data_begin(struct ftp_data *dt)
 	int lowat = FTP_DATA_RCVLOWAT;
 
 	evtimer_del(dt->wait_ev);
+	if (dt->src == FTP_SRC_UPLOAD && dt->tls) {
+		/* Decrypted by the bufferevent, a bounded piece at a time. */
+		bufferevent_setcb(dt->bev, ftp_data_tls_read_cb,
+		    ftp_data_write_cb, ftp_data_event_cb, dt);
+		bufferevent_setwatermark(dt->bev, EV_READ, 0,
+		    FTP_DATA_READ_HIWAT);
+		bufferevent_set_timeouts(dt->bev, &dt->s->d->cfg.data_timeout,
+		    NULL);
+		if (ftp_data_tls_drain(dt) == -1)
+			return 0;
+		return bufferevent_enable(dt->bev, EV_READ);
+	}
 	if (dt->src == FTP_SRC_UPLOAD) {
 		/*
 		 * The socket is read here, not by the bufferevent: libevent
@@ -683,6 +784,74 @@ ftp_data_fill_ascii(struct ftp_data *dt, struct evbuffer *out)
 	return evbuffer_add(out, conv, o);
 }
 
+/* TLS: the next piece of the file read into memory (no sendfile). */
+static int
+ftp_data_fill_tls(struct ftp_data *dt, struct evbuffer *out)
+{
+	struct evbuffer_iovec v;
+	off_t want = dt->end - dt->off;
+	ssize_t n;
+
+	if (want > FTP_DATA_TLS_READ)
+		want = FTP_DATA_TLS_READ;
+	if (want <= 0) {
+		dt->produced = 1;
+		return 0;
+	}
+	if (evbuffer_reserve_space(out, (ev_ssize_t)want, &v, 1) < 1)
+		return -1;
+	do
+		n = pread(dt->fd, v.iov_base, (size_t)want, dt->off);
+	while (n == -1 && errno == EINTR);
+	if (n <= 0) {
+		/* Shorter than it was at RETR: a local error either way. */
+		return -1;
+	}
+	v.iov_len = (size_t)n;
+	if (evbuffer_commit_space(out, &v, 1) == -1)
+		return -1;
+	dt->off += n;
+	dt->queued += (unsigned long long)n;
+	if (dt->off >= dt->end)
+		dt->produced = 1;
+	return 0;
+}
+
+/* TLS upload: what the bufferevent decrypted goes to the file. */
+static void
+ftp_data_tls_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)ftp_data_tls_drain(arg);
+}
+
+/* Writes all decrypted input to the file.  -1: the transfer ended. */
+static int
+ftp_data_tls_drain(struct ftp_data *dt)
+{
+	struct evbuffer *in = bufferevent_get_input(dt->bev);
+	struct evbuffer_iovec v[8];
+	int i, n;
+	size_t done;
+
+	while (evbuffer_get_length(in) > 0) {
+		n = evbuffer_peek(in, -1, NULL, v, 8);
+		if (n > 8)
+			n = 8;
+		done = 0;
+		for (i = 0; i < n; i++) {
+			if (ftp_data_store(dt, v[i].iov_base,
+			    v[i].iov_len) == -1) {
+				ftp_data_finish(dt, ftp_data_werr(dt->werr),
+				    strerror(dt->werr));
+				return -1;
+			}
+			done += v[i].iov_len;
+		}
+		evbuffer_drain(in, done);
+	}
+	return 0;
+}
+
 /* Queues more of the source while the output is below the watermark. */
 static int
 ftp_data_fill(struct ftp_data *dt)
@@ -697,6 +866,11 @@ ftp_data_fill(struct ftp_data *dt)
 	while (!dt->produced && evbuffer_get_length(out) < limit) {
 		switch (dt->src) {
 		case FTP_SRC_FILE:
+			if (dt->tls || dt->seg == NULL) {
+				if (ftp_data_fill_tls(dt, out) == -1)
+					return -1;
+				break;
+			}
 			len = dt->end - dt->off;
 			if (len > FTP_DATA_CHUNK)
 				len = FTP_DATA_CHUNK;
@@ -753,6 +927,18 @@ ftp_data_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct ftp_data *dt = arg;
 
 	if (what & BEV_EVENT_CONNECTED) {
+		if (dt->s->prot_p && !dt->tls) {
+			/* PORT/EPRT connected: now the handshake. */
+			if (ftp_data_tls_start(dt) == -1)
+				ftp_data_finish(dt, FTP_XR_LOCAL,
+				    "out of memory");
+			return;
+		}
+		if (dt->tls && ftp_data_tls_done(dt) == -1)
+			return;
+		evtimer_del(dt->wait_ev);
+		if (dt->src == FTP_SRC_NONE)
+			evtimer_add(dt->wait_ev, &dt->s->d->cfg.data_timeout);
 		dt->connected = 1;
 		if (dt->src != FTP_SRC_NONE && ftp_data_begin(dt) == -1)
 			ftp_data_finish(dt, FTP_XR_LOCAL, "out of memory");
@@ -760,10 +946,19 @@ ftp_data_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (dt->src == FTP_SRC_UPLOAD && dt->connected &&
 	    (what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
+		if (dt->tls && ftp_data_tls_drain(dt) == -1)
+			return;
 		ftp_data_upload_end(dt);
 		return;
 	}
-	if (!dt->connected)
+	if (dt->tls && dt->src == FTP_SRC_NONE) {
+		/* Passive, before any command: just forget it. */
+		ftp_data_reset(dt);
+		return;
+	}
+	if (!dt->connected && dt->tls)
+		ftp_data_finish(dt, FTP_XR_TLS, "TLS handshake failed");
+	else if (!dt->connected)
 		ftp_data_finish(dt, FTP_XR_NO_CONN, "cannot connect");
 	else if (what & BEV_EVENT_TIMEOUT)
 		ftp_data_finish(dt, FTP_XR_TIMEOUT, "data timeout");

@@ -13,6 +13,7 @@
 #define FTP_SYSTEM		215
 #define FTP_GREETING		220
 #define FTP_GOODBYE		221
+#define FTP_AUTH_OK		234	/* AUTH TLS: handshake next */
 #define FTP_ABOR_NO_XFER	225	/* ABOR with no transfer running */
 #define FTP_XFER_DONE		226
 #define FTP_PASV		227
@@ -23,6 +24,7 @@
 #define FTP_NEED_PASS		331
 #define FTP_NEED_INFO		350	/* REST, RNFR */
 #define FTP_UNAVAILABLE		421	/* shutting down, too many clients */
+#define FTP_TLS_UNAVAILABLE	431	/* AUTH: TLS cannot start now */
 #define FTP_NO_DATA_CONN	425
 #define FTP_XFER_ABORTED	426
 #define FTP_LOCAL_ERROR		451
@@ -32,8 +34,12 @@
 #define FTP_NOT_IMPL		502
 #define FTP_BAD_SEQUENCE	503
 #define FTP_BAD_PARAM		504	/* not implemented for that parameter */
+#define FTP_TLS_DATA_REQUIRED	521	/* --require-tls: PROT P first */
 #define FTP_BAD_PROTO		522	/* EPRT: network protocol not supported */
+#define FTP_TLS_DATA_FAILED	522	/* data connection's TLS refused */
 #define FTP_NOT_LOGGED_IN	530
+#define FTP_TLS_POLICY		534	/* refused by policy (CCC, PROT C) */
+#define FTP_PROT_UNSUPPORTED	536
 #define FTP_FILE_FAIL		550
 #define FTP_QUOTA		552
 #define FTP_BAD_NAME		553

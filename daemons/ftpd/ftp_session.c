@@ -58,6 +58,11 @@ static int	ftp_session_target_ok(struct ftp_session *,
 static int	ftp_cmd_abor(struct ftp_session *, char *);
 static int	ftp_cmd_acct(struct ftp_session *, char *);
 static int	ftp_cmd_allo(struct ftp_session *, char *);
+static int	ftp_cmd_auth(struct ftp_session *, char *);
+static int	ftp_session_clear_data(const struct ftp_session *);
+static int	ftp_cmd_ccc(struct ftp_session *, char *);
+static int	ftp_cmd_pbsz(struct ftp_session *, char *);
+static int	ftp_cmd_prot(struct ftp_session *, char *);
 static int	ftp_cmd_cdup(struct ftp_session *, char *);
 static int	ftp_cmd_cwd(struct ftp_session *, char *);
 static int	ftp_cmd_appe(struct ftp_session *, char *);
@@ -112,7 +117,8 @@ static const ftp_handler ftp_handlers[FTP_V_COUNT] = {
 	[FTP_V_ACCT] = ftp_cmd_acct,
 	[FTP_V_ALLO] = ftp_cmd_allo,
 	[FTP_V_APPE] = ftp_cmd_appe,
-	[FTP_V_AUTH] = ftp_cmd_noimpl,
+	[FTP_V_AUTH] = ftp_cmd_auth,
+	[FTP_V_CCC] = ftp_cmd_ccc,
 	[FTP_V_CDUP] = ftp_cmd_cdup,
 	[FTP_V_CWD] = ftp_cmd_cwd,
 	[FTP_V_DELE] = ftp_cmd_dele,
@@ -131,9 +137,9 @@ static const ftp_handler ftp_handlers[FTP_V_COUNT] = {
 	[FTP_V_OPTS] = ftp_cmd_opts,
 	[FTP_V_PASS] = ftp_cmd_pass,
 	[FTP_V_PASV] = ftp_cmd_pasv,
-	[FTP_V_PBSZ] = ftp_cmd_noimpl,
+	[FTP_V_PBSZ] = ftp_cmd_pbsz,
 	[FTP_V_PORT] = ftp_cmd_port,
-	[FTP_V_PROT] = ftp_cmd_noimpl,
+	[FTP_V_PROT] = ftp_cmd_prot,
 	[FTP_V_PWD] = ftp_cmd_pwd,
 	[FTP_V_QUIT] = ftp_cmd_quit,
 	[FTP_V_REIN] = ftp_cmd_noimpl,
@@ -264,7 +270,7 @@ ftp_session_readable(struct conn *c)
 static int
 ftp_session_input(struct ftp_session *s)
 {
-	struct evbuffer *in = bufferevent_get_input(s->c->bev);
+	struct evbuffer *in;
 	struct evbuffer_ptr eol;
 	char line[FTP_LINE_MAX];
 	enum line_result r;
@@ -272,6 +278,8 @@ ftp_session_input(struct ftp_session *s)
 	int was;
 
 	while (!s->paused && !s->c->closing) {
+		/* Fetched each time: AUTH TLS puts a new bufferevent in. */
+		in = bufferevent_get_input(s->c->bev);
 		r = line_read(in, line, sizeof(line), &len);
 		if (r == LINE_NONE)
 			break;
@@ -504,7 +512,8 @@ ftp_session_xfer_report(struct ftp_session *s, enum ftp_xfer_result result,
     const char *path, unsigned long long bytes, double secs, const char *why)
 {
 	static const char *names[] = { "ok", "no-connection", "closed",
-	    "timeout", "local-error", "aborted", "no-space", "quota" };
+	    "timeout", "local-error", "aborted", "no-space", "quota",
+	    "tls-refused" };
 	char f_user[96], f_path[FTP_PATH_MAX + 32], f_bytes[48], f_secs[48],
 	    f_res[48], epath[512];
 	const char *fields[] = { f_user, f_path, f_bytes, f_secs, f_res, NULL };
@@ -551,6 +560,10 @@ ftp_session_xfer_report(struct ftp_session *s, enum ftp_xfer_result result,
 	case FTP_XR_QUOTA:
 		r = ftp_reply(s, FTP_QUOTA, "Exceeded storage allocation: "
 		    "%s.", why);
+		break;
+	case FTP_XR_TLS:
+		r = ftp_reply(s, FTP_TLS_DATA_FAILED, "TLS data connection "
+		    "refused: %s.", why);
 		break;
 	case FTP_XR_CLOSED:
 	default:
@@ -626,6 +639,10 @@ ftp_cmd_user(struct ftp_session *s, char *arg)
 		    "another user.");
 	if (strlen(arg) >= sizeof(s->user))
 		return ftp_reply(s, FTP_BAD_ARGS, "User name too long.");
+	if (s->d->cfg.require_tls && !s->tls &&
+	    strcasecmp(arg, "anonymous") != 0 && strcasecmp(arg, "ftp") != 0)
+		return ftp_reply(s, FTP_NOT_LOGGED_IN, "TLS required: send "
+		    "AUTH TLS before logging in.");
 	strcpy(s->user, arg);
 	s->anonymous = strcasecmp(arg, "anonymous") == 0 ||
 	    strcasecmp(arg, "ftp") == 0;
@@ -786,6 +803,114 @@ ftp_session_login_ok(struct ftp_session *s, const struct ftp_user *u)
 	return ftp_reply(s, FTP_LOGGED_IN, "Login successful.");
 }
 
+/*
+ * AUTH TLS (RFC 4217): 234 in clear, then the handshake on the same
+ * connection.  Bytes sent after the command, before our reply, cannot be
+ * told apart from the handshake: such a client is refused.
+ */
+static int
+ftp_cmd_auth(struct ftp_session *s, char *arg)
+{
+	struct bufferevent *bev;
+	struct conn *c = s->c;
+
+	if (s->d->cfg.tls_ctx == NULL || s->d->tls == NULL)
+		return ftp_reply(s, FTP_NOT_IMPL, "AUTH not implemented.");
+	if (strcasecmp(arg, "TLS") != 0 && strcasecmp(arg, "TLS-C") != 0 &&
+	    strcasecmp(arg, "SSL") != 0)
+		return ftp_reply(s, FTP_BAD_PARAM, "Only AUTH TLS is "
+		    "supported.");
+	if (s->tls)
+		return ftp_reply(s, FTP_BAD_SEQUENCE, "TLS is already on.");
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) != 0)
+		return ftp_reply(s, FTP_BAD_SEQUENCE, "Wait for the reply to "
+		    "AUTH before the handshake.");
+	if (s->d->tls->sid_new(s->tls_sid) == -1)
+		return ftp_reply(s, FTP_TLS_UNAVAILABLE, "TLS not available "
+		    "now.");
+	if (ftp_reply(s, FTP_AUTH_OK, "AUTH TLS OK.") == -1)
+		return -1;
+	if (conn_output_len(c) != 0) {
+		conn_close(c, "AUTH TLS: the reply could not be sent at once");
+		return -1;
+	}
+	if ((bev = s->d->tls->bev(s->d->base, s->d->cfg.tls_ctx, c->fd,
+	    s->tls_sid)) == NULL) {
+		conn_close(c, "AUTH TLS: out of memory");
+		return -1;
+	}
+	if (conn_replace_bev(c, bev) == -1) {
+		bufferevent_setfd(bev, -1);
+		bufferevent_free(bev);
+		conn_close(c, "AUTH TLS: cannot switch");
+		return -1;
+	}
+	s->tls = 1;
+	log_peer(LOG_DEBUG, (struct sockaddr *)&c->peer, "TLS handshake");
+	return 0;
+}
+
+/* CCC would put the control connection back in clear text: never. */
+static int
+ftp_cmd_ccc(struct ftp_session *s, char *arg)
+{
+	if (s->d->cfg.tls_ctx == NULL)
+		return ftp_reply(s, FTP_NOT_IMPL, "CCC not implemented.");
+	return ftp_reply(s, FTP_TLS_POLICY, "CCC refused: the control "
+	    "connection stays protected.");
+}
+
+/* PBSZ: TLS needs no buffer size; any value becomes 0. */
+static int
+ftp_cmd_pbsz(struct ftp_session *s, char *arg)
+{
+	unsigned long v;
+
+	if (s->d->cfg.tls_ctx == NULL)
+		return ftp_reply(s, FTP_NOT_IMPL, "PBSZ not implemented.");
+	if (!s->tls)
+		return ftp_reply(s, FTP_BAD_SEQUENCE, "PBSZ needs AUTH TLS "
+		    "first.");
+	if (parse_ulong(arg, 0, 4294967295UL, &v) == -1)
+		return ftp_reply(s, FTP_BAD_ARGS, "Bad buffer size.");
+	s->pbsz = 1;
+	return ftp_reply(s, FTP_OK, "PBSZ=0");
+}
+
+/* PROT P: data connections in TLS; PROT C: in clear (unless refused). */
+static int
+ftp_cmd_prot(struct ftp_session *s, char *arg)
+{
+	if (s->d->cfg.tls_ctx == NULL)
+		return ftp_reply(s, FTP_NOT_IMPL, "PROT not implemented.");
+	if (!s->tls || !s->pbsz)
+		return ftp_reply(s, FTP_BAD_SEQUENCE, "PROT needs AUTH TLS "
+		    "and PBSZ first.");
+	if (strcasecmp(arg, "P") == 0) {
+		s->prot_p = 1;
+		return ftp_reply(s, FTP_OK, "PROT now Private.");
+	}
+	if (strcasecmp(arg, "C") == 0) {
+		if (s->d->cfg.require_tls && s->login == FTP_LOGIN_DONE &&
+		    !s->anonymous)
+			return ftp_reply(s, FTP_TLS_POLICY, "PROT C refused: "
+			    "data connections must be protected.");
+		s->prot_p = 0;
+		return ftp_reply(s, FTP_OK, "PROT now Clear.");
+	}
+	if (strcasecmp(arg, "S") == 0 || strcasecmp(arg, "E") == 0)
+		return ftp_reply(s, FTP_PROT_UNSUPPORTED, "PROT %s not "
+		    "supported.", arg);
+	return ftp_reply(s, FTP_BAD_PARAM, "Unknown PROT level.");
+}
+
+/* --require-tls: a named user's transfers only under PROT P. */
+static int
+ftp_session_clear_data(const struct ftp_session *s)
+{
+	return s->d->cfg.require_tls && !s->anonymous && !s->prot_p;
+}
+
 static int
 ftp_cmd_acct(struct ftp_session *s, char *arg)
 {
@@ -911,10 +1036,11 @@ ftp_cmd_feat(struct ftp_session *s, char *arg)
 		return ftp_reply(s, FTP_LOCAL_ERROR, "Out of memory.");
 	if (ftp_list_facts_feat(facts, sizeof(facts), s->facts) == -1)
 		facts[0] = '\0';
-	evbuffer_add_printf(b, "211-Features:\r\n"
-	    " EPRT\r\n EPSV\r\n MDTM\r\n MLST %s\r\n PASV\r\n"
+	evbuffer_add_printf(b, "211-Features:\r\n%s"
+	    " EPRT\r\n EPSV\r\n MDTM\r\n MLST %s\r\n PASV\r\n%s"
 	    " REST STREAM\r\n SIZE\r\n TVFS\r\n UTF8\r\n"
-	    "211 End\r\n", facts);
+	    "211 End\r\n", s->d->cfg.tls_ctx != NULL ? " AUTH TLS\r\n" : "",
+	    facts, s->d->cfg.tls_ctx != NULL ? " PBSZ\r\n PROT\r\n" : "");
 	return ftp_reply_buffer(s, b);
 }
 
@@ -1106,6 +1232,9 @@ ftp_cmd_retr(struct ftp_session *s, char *arg)
 	if (!ftp_data_ready(s))
 		return ftp_reply(s, FTP_NO_DATA_CONN, "Use PORT or PASV "
 		    "first.");
+	if (ftp_session_clear_data(s))
+		return ftp_reply(s, FTP_TLS_DATA_REQUIRED, "Data connections "
+		    "must be protected: use PROT P.");
 	if (ftp_resolve(s, arg, path) == -1)
 		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, errno);
 	fd = ftp_path_open(s->rootfd, path, O_RDONLY | O_NONBLOCK, 0);
@@ -1153,6 +1282,9 @@ ftp_list_cmd(struct ftp_session *s, char *arg, enum ftp_list_style style)
 	if (!ftp_data_ready(s))
 		return ftp_reply(s, FTP_NO_DATA_CONN, "Use PORT or PASV "
 		    "first.");
+	if (ftp_session_clear_data(s))
+		return ftp_reply(s, FTP_TLS_DATA_REQUIRED, "Data connections "
+		    "must be protected: use PROT P.");
 	if (ftp_resolve(s, arg, path) == -1)
 		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, errno);
 	if (style == FTP_LIST_FACTS) {
@@ -1373,6 +1505,9 @@ ftp_store(struct ftp_session *s, char *arg, enum ftp_verb verb)
 	if (!ftp_data_ready(s))
 		return ftp_reply(s, FTP_NO_DATA_CONN, "Use PORT or PASV "
 		    "first.");
+	if (ftp_session_clear_data(s))
+		return ftp_reply(s, FTP_TLS_DATA_REQUIRED, "Data connections "
+		    "must be protected: use PROT P.");
 	if (verb == FTP_V_STOU) {
 		snprintf(unique, sizeof(unique), "ftp%08lx",
 		    (unsigned long)random());

@@ -44,6 +44,9 @@ enum {
 	OPT_MAX_PER_IP,
 	OPT_PASV_ADDRESS,
 	OPT_PASV_PORTS,
+	OPT_REQUIRE_TLS,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
 	OPT_USERS,
 	OPT_XFERLOG,
 };
@@ -80,6 +83,9 @@ usage(void)
 	    "(default 300)\n"
 	    "      --login-delay S     delay after a failed login "
 	    "(default 1, grows)\n"
+	    "      --tls-cert FILE     FTPS (AUTH TLS): PEM certificate chain\n"
+	    "      --tls-key FILE      FTPS: its PEM private key\n"
+	    "      --require-tls       named users only over TLS\n"
 	    CLI_COMMON_HELP
 	    "\nSee clockwork-ftpd(8).\n", cli_progname(), FTPD_DEFAULT_ROOT);
 	exit(EX_OK);
@@ -142,6 +148,9 @@ main(int argc, char **argv)
 		{ "max-per-ip",	required_argument, NULL, OPT_MAX_PER_IP },
 		{ "pasv-address", required_argument, NULL, OPT_PASV_ADDRESS },
 		{ "pasv-ports",	required_argument, NULL, OPT_PASV_PORTS },
+		{ "require-tls", no_argument, NULL, OPT_REQUIRE_TLS },
+		{ "tls-cert",	required_argument, NULL, OPT_TLS_CERT },
+		{ "tls-key",	required_argument, NULL, OPT_TLS_KEY },
 		{ "root",	required_argument, NULL, 'r' },
 		{ "users",	required_argument, NULL, OPT_USERS },
 		{ "xferlog",	required_argument, NULL, OPT_XFERLOG },
@@ -157,7 +166,7 @@ main(int argc, char **argv)
 	struct ftpd_config *cfg = &d.cfg;
 	struct cli_common cli;
 	struct listen_set set;
-	const char *xferlog = NULL;
+	const char *xferlog = NULL, *tls_cert = NULL, *tls_key = NULL;
 	char err[512];
 	int ch;
 
@@ -220,12 +229,25 @@ main(int argc, char **argv)
 		case OPT_PASV_PORTS:
 			ftpd_pasv_ports(optarg, cfg);
 			break;
+		case OPT_REQUIRE_TLS:
+			cfg->require_tls = 1;
+			break;
+		case OPT_TLS_CERT:
+			tls_cert = optarg;
+			break;
+		case OPT_TLS_KEY:
+			tls_key = optarg;
+			break;
 		default:
 			cli_usage_hint();
 		}
 	}
 	if (optind < argc)
 		cli_usage_error("unexpected argument '%s'", argv[optind]);
+	if ((tls_cert == NULL) != (tls_key == NULL))
+		cli_usage_error("--tls-cert and --tls-key go together");
+	if (cfg->require_tls && tls_cert == NULL)
+		cli_usage_error("--require-tls needs --tls-cert and --tls-key");
 	log_init(argv[0], cli.verbosity);
 	if ((cfg->rootfd = open(cfg->root, O_PATH | O_DIRECTORY |
 	    O_CLOEXEC)) == -1)
@@ -236,6 +258,11 @@ main(int argc, char **argv)
 	if (cfg->users_file != NULL && ftp_users_load(cfg->users_file,
 	    &cfg->users, err, sizeof(err)) == -1)
 		fatalx(EX_CONFIG, "%s", err);
+	if (tls_cert != NULL && (cfg->tls_ctx = ftp_tls_ctx_new(tls_cert,
+	    tls_key, err, sizeof(err))) == NULL)
+		fatalx(EX_CONFIG, "%s", err);
+	if (cfg->tls_ctx != NULL)
+		d.tls = &ftp_tls_ops;
 	/* Upload names aside; O_EXCL makes them safe, this makes them vary. */
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	/* RLIMIT_FSIZE: a write fails with EFBIG (552), no signal. */
@@ -268,10 +295,11 @@ main(int argc, char **argv)
 		fatalx(EX_OSERR, "cannot watch signals");
 
 	log_info("serving %s%s on %d socket%s%s, %zu named users, max %lu "
-	    "clients", cfg->root, cfg->anon_write ? " (anonymous may write)" :
+	    "clients%s", cfg->root, cfg->anon_write ? " (anonymous may write)" :
 	    "", set.nfds, set.nfds == 1 ? "" : "s",
 	    set.activated ? " from systemd" : "", cfg->users.n,
-	    cli.max_clients);
+	    cli.max_clients, cfg->tls_ctx == NULL ? "" : cfg->require_tls ?
+	    ", FTPS required for named users" : ", FTPS");
 	sdn_ready();
 	sdn_status("0 sessions");
 	if (event_base_dispatch(d.base) == -1)
@@ -285,6 +313,7 @@ main(int argc, char **argv)
 	event_base_free(d.base);
 	close(cfg->rootfd);
 	ftp_users_free(&cfg->users);
+	ftp_tls_ctx_free(cfg->tls_ctx);
 	if (cfg->xferlog_fd != -1)
 		close(cfg->xferlog_fd);
 	return EX_OK;

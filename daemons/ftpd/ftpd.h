@@ -10,6 +10,7 @@
 #include "addr.h"
 #include "ftp_cmd.h"
 #include "ftp_path.h"
+#include "ftp_tls.h"
 #include "ftp_users.h"
 
 #define FTP_LINE_MAX		(FTP_PATH_MAX + 96)	/* one command line */
@@ -38,6 +39,8 @@ struct ftpd_config {
 	struct in_addr		 pasv_addr;	/* shown in PASV replies */
 	int			 anon_write;	/* --anon-write */
 	const char		*users_file;	/* --users */
+	struct ssl_ctx_st	*tls_ctx;	/* --tls-cert, or NULL */
+	int			 require_tls;	/* --require-tls */
 	int			 xferlog_fd;	/* --xferlog, or -1 */
 	struct ftp_users	 users;
 	/*
@@ -98,6 +101,8 @@ struct ftpd {
 				    const char *);
 	void			(*auth_cancel)(struct ftpd *,
 				    struct ftp_session *);
+	/* FTPS: set with cfg.tls_ctx (ftp_tls.c). */
+	const struct ftp_tls_ops *tls;
 	/* Runs an upload's commit on the worker; NULL: in the loop. */
 	int			(*commit_start)(struct ftpd *,
 				    struct ftp_commit *);
@@ -118,6 +123,7 @@ enum ftp_xfer_result {
 	FTP_XR_ABORTED,	/* ABOR, QUIT, shutdown */
 	FTP_XR_NOSPACE,	/* upload: ENOSPC (452) */
 	FTP_XR_QUOTA,		/* upload: EDQUOT, EFBIG (552) */
+	FTP_XR_TLS,		/* data connection's TLS refused (522) */
 };
 
 struct ftp_session {
@@ -145,6 +151,10 @@ struct ftp_session {
 	char			*rnfr;		/* RNFR's path, for RNTO */
 	void			*auth_job;	/* password being checked */
 	struct ftp_data		*data;
+	int			 tls;		/* AUTH TLS done */
+	int			 pbsz;		/* PBSZ 0 given */
+	int			 prot_p;	/* PROT P: data in TLS */
+	unsigned char		 tls_sid[FTP_TLS_SID_LEN];
 };
 
 /* ftp_session.c */

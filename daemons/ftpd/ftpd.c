@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <arpa/inet.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -47,6 +48,7 @@ enum {
 	OPT_REQUIRE_TLS,
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
+	OPT_TLS_OPTIONAL,
 	OPT_USERS,
 	OPT_XFERLOG,
 };
@@ -61,7 +63,29 @@ static const struct server_ops ftpd_ops = {
 static void	ftpd_status_cb(evutil_socket_t, short, void *);
 static void	ftpd_stop(void *);
 static void	ftpd_pasv_ports(const char *, struct ftpd_config *);
+static int	ftpd_file_absent(const char *);
 static void	usage(void) __attribute__((noreturn));
+
+/*
+ * --tls-optional: a file that is not there or blank (white space only, as
+ * a unit's stand-in credential) means no FTPS.
+ */
+static int
+ftpd_file_absent(const char *path)
+{
+	char buf[64];
+	ssize_t n, i;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return errno == ENOENT;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	for (i = 0; i < n; i++)
+		if (!isspace((unsigned char)buf[i]))
+			return 0;
+	return n >= 0 && n < (ssize_t)sizeof(buf);
+}
 
 static void
 usage(void)
@@ -85,6 +109,7 @@ usage(void)
 	    "(default 1, grows)\n"
 	    "      --tls-cert FILE     FTPS (AUTH TLS): PEM certificate chain\n"
 	    "      --tls-key FILE      FTPS: its PEM private key\n"
+	    "      --tls-optional      no FTPS if the files are missing or blank\n"
 	    "      --require-tls       named users only over TLS\n"
 	    CLI_COMMON_HELP
 	    "\nSee clockwork-ftpd(8).\n", cli_progname(), FTPD_DEFAULT_ROOT);
@@ -151,6 +176,7 @@ main(int argc, char **argv)
 		{ "require-tls", no_argument, NULL, OPT_REQUIRE_TLS },
 		{ "tls-cert",	required_argument, NULL, OPT_TLS_CERT },
 		{ "tls-key",	required_argument, NULL, OPT_TLS_KEY },
+		{ "tls-optional", no_argument, NULL, OPT_TLS_OPTIONAL },
 		{ "root",	required_argument, NULL, 'r' },
 		{ "users",	required_argument, NULL, OPT_USERS },
 		{ "xferlog",	required_argument, NULL, OPT_XFERLOG },
@@ -168,7 +194,7 @@ main(int argc, char **argv)
 	struct listen_set set;
 	const char *xferlog = NULL, *tls_cert = NULL, *tls_key = NULL;
 	char err[512];
-	int ch;
+	int ch, tls_optional = 0;
 
 	memset(&d, 0, sizeof(d));
 	cfg->root = FTPD_DEFAULT_ROOT;
@@ -238,6 +264,9 @@ main(int argc, char **argv)
 		case OPT_TLS_KEY:
 			tls_key = optarg;
 			break;
+		case OPT_TLS_OPTIONAL:
+			tls_optional = 1;
+			break;
 		default:
 			cli_usage_hint();
 		}
@@ -258,6 +287,12 @@ main(int argc, char **argv)
 	if (cfg->users_file != NULL && ftp_users_load(cfg->users_file,
 	    &cfg->users, err, sizeof(err)) == -1)
 		fatalx(EX_CONFIG, "%s", err);
+	if (tls_cert != NULL && tls_optional && !cfg->require_tls &&
+	    (ftpd_file_absent(tls_cert) || ftpd_file_absent(tls_key))) {
+		log_info("FTPS off: %s or %s missing or blank (--tls-optional)",
+		    tls_cert, tls_key);
+		tls_cert = NULL;
+	}
 	if (tls_cert != NULL && (cfg->tls_ctx = ftp_tls_ctx_new(tls_cert,
 	    tls_key, err, sizeof(err))) == NULL)
 		fatalx(EX_CONFIG, "%s", err);

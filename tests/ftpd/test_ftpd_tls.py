@@ -313,6 +313,22 @@ try:
         t.ok(buf.getvalue() == data, "--require-tls: PROT P download")
         f.quit()
 
+    blank = os.path.join(work, "blank.key")
+    with open(blank, "w") as fh:
+        fh.write("\n")
+    for what, k, want_auth in (("a blank key", blank, "502"),
+                               ("the files there", key, "234")):
+        with start(tree, "--tls-cert", cert, "--tls-key", k,
+                   "--tls-optional") as d:
+            s = socket.create_connection((d.ftp_host, d.ftp_port),
+                                         timeout=10)
+            read_reply(s)
+            s.sendall(b"AUTH TLS\r\n")
+            r = read_reply(s)
+            t.ok(r.startswith(want_auth), "--tls-optional with %s: AUTH "
+                 "TLS %s" % (what, want_auth), r)
+            s.close()
+
     for what, args in (("a missing certificate",
                         ["--tls-cert", "/nonexistent", "--tls-key", key]),
                        ("a key that is not a key",

@@ -89,6 +89,15 @@ def reply(f, line):
         return str(e)
 
 
+def clean_exit(d, what):
+    """SIGTERM: exit 0, and nothing from a sanitizer."""
+    code = d.stop(timeout=30)
+    out = d.output()
+    t.ok(code == 0 and "Sanitizer" not in out and
+         "runtime error" not in out, "%s: clean exit 0" % what,
+         "%s %s" % (code, out[-2000:]))
+
+
 def refused_retr(f):
     """RETR py.bin expected to fail: the reply on the control connection
     (the client's TLS layer may fail first); any data received is wrong."""
@@ -275,6 +284,7 @@ try:
         f1.close()
         f2.close()
         t.ok(d.alive(), "still running")
+        clean_exit(d, "FTPS")
 
     with start(tree, *(tls + ["--require-tls"])) as d:
         f = ftplib.FTP(timeout=20)
@@ -312,6 +322,7 @@ try:
         r = f.retrbinary("RETR py.bin", buf.write)
         t.ok(buf.getvalue() == data, "--require-tls: PROT P download")
         f.quit()
+        clean_exit(d, "--require-tls")
 
     blank = os.path.join(work, "blank.key")
     with open(blank, "w") as fh:

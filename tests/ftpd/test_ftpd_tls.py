@@ -258,6 +258,27 @@ try:
              "PROT C: clear data after AUTH")
         f.quit()
 
+        # A stalled TLS download holds up no one else.
+        with open(os.path.join(home, "stall.bin"), "wb") as fh:
+            fh.write(tree.big * 4)
+        fa = tls_login(d)
+        conn = fa.transfercmd("RETR stall.bin")
+        first = conn.recv(65536)
+        fb = tls_login(d)
+        t.ok(len(first) > 0 and reply(fb, "NOOP").startswith("200"),
+             "while a TLS download stalls, another session is served")
+        buf = io.BytesIO()
+        r = fb.retrbinary("RETR py.bin", buf.write)
+        t.ok(buf.getvalue() == data, "and downloads over TLS meanwhile", r)
+        fb.quit()
+        conn.close()
+        try:
+            r = fa.getresp()
+        except ftplib.all_errors as e:
+            r = str(e)
+        t.ok(r[:3] in ("226", "426"), "the stalled one ends: " + r[:3], r)
+        fa.close()
+
         # Without session reuse: refused.
         f = tls_login(d, cls=ftplib.FTP_TLS)
         last = refused_retr(f)

@@ -618,6 +618,13 @@ conn_send(struct conn *c, const void *data, size_t len)
 	return 0;
 }
 
+/* Bytes a caller sent on a client's socket itself (lib/fanout.c). */
+void
+server_count_out(struct server *srv, size_t n)
+{
+	srv->stats.bytes_out += n;
+}
+
 /* Closed for breaking a limit: counted apart, logged as a warning. */
 void
 conn_drop(struct conn *c, const char *why)

@@ -100,6 +100,7 @@ void	server_shutdown(struct server *, const struct timeval *);
 void	server_free(struct server *);
 
 int	conn_send(struct conn *, const void *, size_t);
+void	server_count_out(struct server *, size_t);
 void	conn_close(struct conn *, const char *);
 void	conn_close_after_flush(struct conn *, const char *);
 void	conn_drop(struct conn *, const char *);

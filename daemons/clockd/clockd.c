@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "cli.h"
+#include "fanout.h"
 #include "life.h"
 #include "listen.h"
 #include "log.h"
@@ -26,6 +27,7 @@
 #define CLOCKD_SNDBUF		4096	/* a line a second needs little */
 #define CLOCKD_RCVBUF		4096	/* input is thrown away */
 #define CLOCKD_STATUS_EVERY	5	/* ticks between STATUS= updates */
+#define CLOCKD_SPLIT_MIN	512	/* clients before two threads send */
 
 enum {
 	OPT_FORMAT = CLI_OPT_DAEMON_FIRST,
@@ -35,6 +37,7 @@ struct clockd {
 	struct event_base	*base;
 	struct server		*srv;
 	struct event		*tick_ev;
+	struct fanout		*fanout;	/* the tick's sends, two threads */
 	const char		*format;
 	char			 line[CLOCKD_LINE_MAX + 1];
 	size_t			 linelen;
@@ -118,7 +121,6 @@ clockd_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct clockd *cd = arg;
 	struct timespec now, end;
-	struct conn *c, *next;
 	const struct server_stats *st;
 
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -133,11 +135,7 @@ clockd_tick_cb(evutil_socket_t fd, short what, void *arg)
 		log_warnx("cannot format the time with '%s'", cd->format);
 		return;
 	}
-	for (c = server_first(cd->srv); c != NULL; c = next) {
-		next = server_next(c);
-		if (!c->closing)
-			(void)conn_send(c, cd->line, cd->linelen);
-	}
+	fanout_send(cd->fanout, cd->srv, cd->line, cd->linelen);
 	clock_gettime(CLOCK_REALTIME, &end);
 	log_debug("tick: woke %ld us after the second, sent in %ld us",
 	    now.tv_nsec / 1000, (long)((end.tv_sec - now.tv_sec) * 1000000 +
@@ -217,6 +215,8 @@ main(int argc, char **argv)
 	cd.srv = serve_open(&cli, &clockd_ops, &limits, &cd, &cd.base, &set);
 	if ((cd.tick_ev = evtimer_new(cd.base, clockd_tick_cb, &cd)) == NULL)
 		fatalx(EX_OSERR, "cannot create the tick timer");
+	if ((cd.fanout = fanout_new(CLOCKD_SPLIT_MIN)) == NULL)
+		fatalx(EX_OSERR, "cannot set up the tick's sends");
 	if (life_start(cd.base, clockd_stop, &cd) == -1)
 		fatalx(EX_OSERR, "cannot watch signals");
 	cd.last_sec = now.tv_sec;
@@ -233,6 +233,7 @@ main(int argc, char **argv)
 	log_info("stopped");
 	life_end();
 	event_free(cd.tick_ev);
+	fanout_free(cd.fanout);
 	server_free(cd.srv);
 	event_base_free(cd.base);
 	return EX_OK;

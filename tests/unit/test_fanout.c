@@ -1,0 +1,203 @@
+/*
+ * Unit tests for lib/fanout.c: the same bytes to many clients from two
+ * threads, on real loopback sockets.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <event2/event.h>
+
+#include "fanout.h"
+#include "listen.h"
+#include "log.h"
+#include "server.h"
+
+#define NCLIENTS	600
+
+static struct event_base *base;
+static struct server *srv;
+static struct sockaddr_in srv_addr;
+static int fds[NCLIENTS];
+
+static const struct server_ops ops = { 0 };
+
+static void
+spin(int ms)
+{
+	int i;
+
+	for (i = 0; i < ms; i++) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		usleep(1000);
+	}
+}
+
+/* A lean server with n clients connected and accepted. */
+static void
+start(int n, const struct server_limits *lim)
+{
+	struct listen_set set;
+	socklen_t len = sizeof(srv_addr);
+	int fd, i;
+
+	log_init("test_fanout", LOG_VERBOSITY_QUIET);
+	base = event_base_new();
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	memset(&srv_addr, 0, sizeof(srv_addr));
+	srv_addr.sin_family = AF_INET;
+	srv_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&srv_addr,
+	    sizeof(srv_addr)), 0);
+	ck_assert_int_eq(listen(fd, 1024), 0);
+	getsockname(fd, (struct sockaddr *)&srv_addr, &len);
+	memset(&set, 0, sizeof(set));
+	set.fds[0] = fd;
+	set.nfds = 1;
+	srv = server_new(base, &set, &ops, lim, NULL);
+	ck_assert_ptr_nonnull(srv);
+	for (i = 0; i < n; i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+		ck_assert_int_eq(connect(fds[i], (struct sockaddr *)&srv_addr,
+		    sizeof(srv_addr)), 0);
+		if (i % 64 == 63)
+			spin(2);
+	}
+	for (i = 0; i < 200 && server_stats(srv)->clients < (unsigned)n; i++)
+		spin(5);
+	ck_assert_uint_eq(server_stats(srv)->clients, n);
+}
+
+static void
+stop(int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	server_free(srv);
+	event_base_free(base);
+}
+
+static int
+read_exact(int fd, char *buf, size_t len)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len && poll(&pfd, 1, 2000) == 1) {
+		if ((n = read(fd, buf + got, len - got)) <= 0)
+			break;
+		got += (size_t)n;
+	}
+	return (int)got;
+}
+
+START_TEST(test_every_client_gets_each_send_once)
+{
+	struct server_limits lim = { .lean = 1 };
+	struct fanout *f;
+	char buf[32];
+	int i, good = 0;
+
+	start(NCLIENTS, &lim);
+	f = fanout_new(2);
+	ck_assert_ptr_nonnull(f);
+	fanout_send(f, srv, "12:00:00\n", 9);
+	fanout_send(f, srv, "12:00:01\n", 9);
+	for (i = 0; i < NCLIENTS; i++)
+		if (read_exact(fds[i], buf, 18) == 18 &&
+		    memcmp(buf, "12:00:00\n12:00:01\n", 18) == 0)
+			good++;
+	ck_assert_int_eq(good, NCLIENTS);
+	ck_assert_uint_eq(server_stats(srv)->bytes_out, 18 * NCLIENTS);
+	fanout_free(f);
+	stop(NCLIENTS);
+}
+END_TEST
+
+START_TEST(test_gone_client_closed_others_served)
+{
+	struct server_limits lim = { .lean = 1 };
+	struct fanout *f;
+	char buf[32];
+	int i, good = 0;
+
+	start(NCLIENTS, &lim);
+	f = fanout_new(2);
+	/* A client on the helper thread's half resets its connection. */
+	{
+		struct linger lg = { 1, 0 };
+
+		setsockopt(fds[NCLIENTS - 1], SOL_SOCKET, SO_LINGER, &lg,
+		    sizeof(lg));
+		close(fds[NCLIENTS - 1]);
+		fds[NCLIENTS - 1] = socket(AF_INET, SOCK_STREAM, 0);
+	}
+	usleep(20000);
+	fanout_send(f, srv, "x\n", 2);
+	fanout_send(f, srv, "y\n", 2);
+	spin(20);
+	ck_assert_uint_eq(server_stats(srv)->clients, NCLIENTS - 1);
+	for (i = 0; i < NCLIENTS - 1; i++)
+		if (read_exact(fds[i], buf, 4) == 4 &&
+		    memcmp(buf, "x\ny\n", 4) == 0)
+			good++;
+	ck_assert_int_eq(good, NCLIENTS - 1);
+	fanout_free(f);
+	stop(NCLIENTS);
+}
+END_TEST
+
+/* A client that does not read is queued, then dropped at the bound. */
+START_TEST(test_slow_reader_bounded)
+{
+	struct server_limits lim = { .lean = 1, .max_output = 8192,
+	    .sndbuf = 4096 };
+	static char line[1000];
+	struct fanout *f;
+	int i;
+
+	memset(line, 'a', sizeof(line));
+	start(4, &lim);
+	f = fanout_new(2);
+	for (i = 0; i < 200 && server_stats(srv)->dropped == 0; i++)
+		fanout_send(f, srv, line, sizeof(line));
+	ck_assert_uint_ge(server_stats(srv)->dropped, 1);
+	ck_assert_int_lt(i, 200);
+	fanout_free(f);
+	stop(4);
+}
+END_TEST
+
+static Suite *
+fanout_suite(void)
+{
+	Suite *s = suite_create("fanout");
+	TCase *core = tcase_create("core");
+
+	tcase_set_timeout(core, 30);
+	tcase_add_test(core, test_every_client_gets_each_send_once);
+	tcase_add_test(core, test_gone_client_closed_others_served);
+	tcase_add_test(core, test_slow_reader_bounded);
+	suite_add_tcase(s, core);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(fanout_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed != 0;
+}

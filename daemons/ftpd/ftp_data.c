@@ -375,6 +375,13 @@ ftp_data_passive(struct ftp_session *s, int extended, char *buf, size_t cap)
 		snprintf(buf, cap, "Cannot open a socket.");
 		return -1;
 	}
+	/*
+	 * A port whose last data connection is in TIME_WAIT must be usable
+	 * again at once, or a small --pasv-ports range runs dry for a minute.
+	 * (Two listeners on one port stay impossible without SO_REUSEPORT.)
+	 */
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 },
+	    sizeof(int));
 	span = cfg->pasv_lo != 0 ? cfg->pasv_hi - cfg->pasv_lo + 1 : 1;
 	for (i = 0, r = -1; i < span && r == -1; i++) {
 		if (cfg->pasv_lo != 0)

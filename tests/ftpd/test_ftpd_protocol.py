@@ -275,6 +275,13 @@ try:
         t.ok(lo <= port <= lo + 1, "EPSV port within --pasv-ports", r)
         r, data = retr(f, "hello.txt")
         t.ok(data == b"hello\n", "EPSV download on a --pasv-ports port")
+        # Each port's last data connection lingers in TIME_WAIT; the two
+        # ports must still serve one download after another.
+        good = 0
+        for _ in range(6):
+            r, data = retr(f, "hello.txt")
+            good += data == b"hello\n"
+        t.eq(good, 6, "6 downloads in a row over 2 passive ports (TIME_WAIT reuse)")
         g = login(d)
         h = login(d, user=None)
         s = socket.create_connection(("127.0.0.1", d.ftp_port), timeout=10)

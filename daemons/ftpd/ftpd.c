@@ -32,6 +32,7 @@
 #include "log.h"
 #include "numparse.h"
 #include "sdnotify.h"
+#include "serve.h"
 #include "server.h"
 
 #define FTPD_DEFAULT_ROOT	"/srv/ftp"
@@ -302,18 +303,9 @@ main(int argc, char **argv)
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	/* RLIMIT_FSIZE: a write fails with EFBIG (552), no signal. */
 	signal(SIGXFSZ, SIG_IGN);
-	limits.max_clients = cli.max_clients;
 	limits.idle = cfg->idle;
 
-	if (listen_open(cli.listen, cli.nlisten, &set, err, sizeof(err)) == -1) {
-		if (cli.nlisten == 0 && errno == EINVAL)
-			cli_usage_error("%s", err);
-		fatalx(EX_UNAVAILABLE, "%s", err);
-	}
-	if ((d.base = life_base_new()) == NULL)
-		fatalx(EX_OSERR, "cannot create the event base");
-	if ((d.srv = server_new(d.base, &set, &ftpd_ops, &limits, &d)) == NULL)
-		fatalx(EX_OSERR, "cannot watch the listening sockets");
+	d.srv = serve_open(&cli, &ftpd_ops, &limits, &d, &d.base, &set);
 	if ((d.status_ev = event_new(d.base, -1, EV_PERSIST, ftpd_status_cb,
 	    &d)) == NULL || event_add(d.status_ev, &every) == -1)
 		fatalx(EX_OSERR, "cannot create the status timer");
@@ -329,12 +321,10 @@ main(int argc, char **argv)
 	if (life_start(d.base, ftpd_stop, &d) == -1)
 		fatalx(EX_OSERR, "cannot watch signals");
 
-	log_info("serving %s%s on %d socket%s%s, %zu named users, max %lu "
-	    "clients%s", cfg->root, cfg->anon_write ? " (anonymous may write)" :
-	    "", set.nfds, set.nfds == 1 ? "" : "s",
-	    set.activated ? " from systemd" : "", cfg->users.n,
-	    cli.max_clients, cfg->tls_ctx == NULL ? "" : cfg->require_tls ?
-	    ", FTPS required for named users" : ", FTPS");
+	serve_log_ready(&set, "root %s%s, %zu named users, max %lu clients%s",
+	    cfg->root, cfg->anon_write ? " (anonymous may write)" : "",
+	    cfg->users.n, cli.max_clients, cfg->tls_ctx == NULL ? "" :
+	    cfg->require_tls ? ", FTPS required for named users" : ", FTPS");
 	sdn_ready();
 	sdn_status("0 sessions");
 	if (event_base_dispatch(d.base) == -1)

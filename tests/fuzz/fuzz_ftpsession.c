@@ -252,7 +252,9 @@ fuzz_connect(void)
 		    sizeof(fuzz_addr)) == 0)
 			return fd;
 		close(fd);
-		if (errno != EADDRNOTAVAIL && errno != EAGAIN)
+		/* libFuzzer's own timer signals may interrupt the connect. */
+		if (errno != EADDRNOTAVAIL && errno != EAGAIN &&
+		    errno != EINTR)
 			break;
 		event_base_loop(fuzz_d.base, EVLOOP_NONBLOCK);
 		usleep(20000);

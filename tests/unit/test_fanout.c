@@ -15,6 +15,7 @@
 
 #include "fanout.h"
 #include "listen.h"
+#include "loopback_server.h"
 #include "log.h"
 #include "server.h"
 
@@ -30,37 +31,17 @@ static const struct server_ops ops = { 0 };
 static void
 spin(int ms)
 {
-	int i;
-
-	for (i = 0; i < ms; i++) {
-		event_base_loop(base, EVLOOP_NONBLOCK);
-		usleep(1000);
-	}
+	loopback_spin(base, ms);
 }
 
 /* A lean server with n clients connected and accepted. */
 static void
 start(int n, const struct server_limits *lim)
 {
-	struct listen_set set;
-	socklen_t len = sizeof(srv_addr);
-	int fd, i;
+	int i;
 
 	log_init("test_fanout", LOG_VERBOSITY_QUIET);
-	base = event_base_new();
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	memset(&srv_addr, 0, sizeof(srv_addr));
-	srv_addr.sin_family = AF_INET;
-	srv_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&srv_addr,
-	    sizeof(srv_addr)), 0);
-	ck_assert_int_eq(listen(fd, 1024), 0);
-	getsockname(fd, (struct sockaddr *)&srv_addr, &len);
-	memset(&set, 0, sizeof(set));
-	set.fds[0] = fd;
-	set.nfds = 1;
-	srv = server_new(base, &set, &ops, lim, NULL);
-	ck_assert_ptr_nonnull(srv);
+	srv = loopback_server_start(&base, &ops, lim, &srv_addr, 1024);
 	for (i = 0; i < n; i++) {
 		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
 		ck_assert_int_eq(connect(fds[i], (struct sockaddr *)&srv_addr,

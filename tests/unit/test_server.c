@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "listen.h"
+#include "loopback_server.h"
 #include "log.h"
 #include "server.h"
 
@@ -49,26 +50,8 @@ static const struct server_ops ops = {
 static void
 start(const struct server_limits *limits)
 {
-	struct listen_set set;
-	socklen_t len = sizeof(srv_addr);
-	int fd;
-
 	log_init("test_server", LOG_VERBOSITY_QUIET);
-	base = event_base_new();
-	ck_assert_ptr_nonnull(base);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	memset(&srv_addr, 0, sizeof(srv_addr));
-	srv_addr.sin_family = AF_INET;
-	srv_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&srv_addr,
-	    sizeof(srv_addr)), 0);
-	ck_assert_int_eq(listen(fd, 16), 0);
-	getsockname(fd, (struct sockaddr *)&srv_addr, &len);
-	memset(&set, 0, sizeof(set));
-	set.fds[0] = fd;
-	set.nfds = 1;
-	srv = server_new(base, &set, &ops, limits, NULL);
-	ck_assert_ptr_nonnull(srv);
+	srv = loopback_server_start(&base, &ops, limits, &srv_addr, 16);
 	last_conn = NULL;
 	closed_count = 0;
 }
@@ -94,12 +77,7 @@ client(void)
 static void
 spin(int ms)
 {
-	int i;
-
-	for (i = 0; i < ms; i++) {
-		event_base_loop(base, EVLOOP_NONBLOCK);
-		usleep(1000);
-	}
+	loopback_spin(base, ms);
 }
 
 /* Reads until EOF or timeout; returns the bytes read, -1 on timeout. */

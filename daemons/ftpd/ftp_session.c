@@ -46,6 +46,8 @@ static int	ftp_session_input(struct ftp_session *);
 static int	ftp_session_command(struct ftp_session *, char *, size_t);
 static void	ftp_session_delay_cb(evutil_socket_t, short, void *);
 static int	ftp_session_idle(struct ftp_session *, int);
+static int	ftp_transfer_refused(struct ftp_session *, int *);
+static int	ftp_transfer_not_started(struct ftp_session *);
 static int	ftp_reply_buffer(struct ftp_session *, struct evbuffer *);
 static int	ftp_reply_errno(struct ftp_session *, int, const char *, int);
 static int	ftp_resolve(struct ftp_session *, const char *, char *);
@@ -1220,21 +1222,44 @@ ftp_cmd_rest(struct ftp_session *s, char *arg)
 }
 
 /* RETR: a plain file the daemon can read, from REST's offset. */
+
+/*
+ * Whether a transfer may start: a data connection must be set up, and
+ * protected when TLS requires it.  1 when refused (the reply is sent, its
+ * result in *rc), 0 to go on.
+ */
+static int
+ftp_transfer_refused(struct ftp_session *s, int *rc)
+{
+	if (!ftp_data_ready(s))
+		*rc = ftp_reply(s, FTP_NO_DATA_CONN, "Use PORT or PASV first.");
+	else if (ftp_session_clear_data(s))
+		*rc = ftp_reply(s, FTP_TLS_DATA_REQUIRED, "Data connections "
+		    "must be protected: use PROT P.");
+	else
+		return 0;
+	return 1;
+}
+
+/* The data connection could not start: idle again, and say so. */
+static int
+ftp_transfer_not_started(struct ftp_session *s)
+{
+	ftp_session_idle(s, 1);
+	return ftp_reply(s, FTP_NO_DATA_CONN, "Failed to establish "
+	    "connection.");
+}
 static int
 ftp_cmd_retr(struct ftp_session *s, char *arg)
 {
 	char path[FTP_PATH_MAX + 1];
 	unsigned long long rest = s->rest;
 	struct stat st;
-	int fd;
+	int fd, rc;
 
 	s->rest = 0;
-	if (!ftp_data_ready(s))
-		return ftp_reply(s, FTP_NO_DATA_CONN, "Use PORT or PASV "
-		    "first.");
-	if (ftp_session_clear_data(s))
-		return ftp_reply(s, FTP_TLS_DATA_REQUIRED, "Data connections "
-		    "must be protected: use PROT P.");
+	if (ftp_transfer_refused(s, &rc))
+		return rc;
 	if (ftp_resolve(s, arg, path) == -1)
 		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, errno);
 	fd = ftp_path_open(s->rootfd, path, O_RDONLY | O_NONBLOCK, 0);
@@ -1255,9 +1280,7 @@ ftp_cmd_retr(struct ftp_session *s, char *arg)
 	s->xfer_file = 1;
 	if (ftp_data_send_file(s, fd, (off_t)rest, st.st_size, s->ascii,
 	    path) == -1) {
-		ftp_session_idle(s, 1);
-		return ftp_reply(s, FTP_NO_DATA_CONN, "Failed to establish "
-		    "connection.");
+		return ftp_transfer_not_started(s);
 	}
 	return 0;
 }
@@ -1272,6 +1295,7 @@ ftp_list_cmd(struct ftp_session *s, char *arg, enum ftp_list_style style)
 	char path[FTP_PATH_MAX + 1];
 	struct ftp_listing *l;
 	struct stat st;
+	int rc;
 
 	while (style != FTP_LIST_FACTS && arg != NULL && arg[0] == '-') {
 		arg += strcspn(arg, " ");
@@ -1279,12 +1303,8 @@ ftp_list_cmd(struct ftp_session *s, char *arg, enum ftp_list_style style)
 		if (*arg == '\0')
 			arg = NULL;
 	}
-	if (!ftp_data_ready(s))
-		return ftp_reply(s, FTP_NO_DATA_CONN, "Use PORT or PASV "
-		    "first.");
-	if (ftp_session_clear_data(s))
-		return ftp_reply(s, FTP_TLS_DATA_REQUIRED, "Data connections "
-		    "must be protected: use PROT P.");
+	if (ftp_transfer_refused(s, &rc))
+		return rc;
 	if (ftp_resolve(s, arg, path) == -1)
 		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, errno);
 	if (style == FTP_LIST_FACTS) {
@@ -1305,9 +1325,7 @@ ftp_list_cmd(struct ftp_session *s, char *arg, enum ftp_list_style style)
 	}
 	ftp_session_idle(s, 0);
 	if (ftp_data_send_listing(s, l, path) == -1) {
-		ftp_session_idle(s, 1);
-		return ftp_reply(s, FTP_NO_DATA_CONN, "Failed to establish "
-		    "connection.");
+		return ftp_transfer_not_started(s);
 	}
 	return 0;
 }
@@ -1499,15 +1517,11 @@ ftp_store(struct ftp_session *s, char *arg, enum ftp_verb verb)
 	struct stat st;
 	off_t keep = 0, off = 0;
 	ssize_t n;
-	int dirfd, fd = -1, old, err, i;
+	int dirfd, fd = -1, old, err, i, rc;
 
 	s->rest = 0;
-	if (!ftp_data_ready(s))
-		return ftp_reply(s, FTP_NO_DATA_CONN, "Use PORT or PASV "
-		    "first.");
-	if (ftp_session_clear_data(s))
-		return ftp_reply(s, FTP_TLS_DATA_REQUIRED, "Data connections "
-		    "must be protected: use PROT P.");
+	if (ftp_transfer_refused(s, &rc))
+		return rc;
 	if (verb == FTP_V_STOU) {
 		snprintf(unique, sizeof(unique), "ftp%08lx",
 		    (unsigned long)random());
@@ -1593,9 +1607,7 @@ ftp_store(struct ftp_session *s, char *arg, enum ftp_verb verb)
 	if (ftp_data_recv_file(s, dirfd, tmp, fd, name, keep, s->ascii,
 	    path) == -1) {
 		s->incoming = 0;
-		ftp_session_idle(s, 1);
-		return ftp_reply(s, FTP_NO_DATA_CONN, "Failed to establish "
-		    "connection.");
+		return ftp_transfer_not_started(s);
 	}
 	return 0;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * loadgen: the load generator of bench/run.  One thread, one epoll set,
  * tens of thousands of non-blocking TCP connections spread over the source

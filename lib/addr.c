@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Socket addresses as text, and text as socket addresses. */
 #include <sys/socket.h>
 #include <netinet/in.h>

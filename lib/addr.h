@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Socket addresses as text, and text as socket addresses. */
 #ifndef CLOCKWORK_ADDR_H
 #define CLOCKWORK_ADDR_H

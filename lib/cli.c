@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The command-line options every daemon shares: where to listen, how much
  * to log, how many clients, --version.  Bad values are usage errors (64).

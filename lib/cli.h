@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The command-line options every daemon shares. */
 #ifndef CLOCKWORK_CLI_H
 #define CLOCKWORK_CLI_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The same bytes to every client at once (clockd's tick).  Nearly all of
  * that time is the kernel's loopback/TCP path of one send(2) per client, so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The same bytes to every client of a server, from both cores. */
 #ifndef CLOCKWORK_FANOUT_H
 #define CLOCKWORK_FANOUT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Idle timeouts for many connections with one timer.  Every connection
  * has the same timeout, so keeping entries in order of last activity makes

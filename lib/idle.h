@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Idle timeouts for many connections with one timer: entries kept in
  * order of last activity, the timer armed for the oldest.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The daemon's life.  SIGTERM or SIGINT asks for a graceful stop: the
  * daemon's stop callback runs once (it stops accepting and lets clients

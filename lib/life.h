@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The daemon's life: event base, signals, graceful stop. */
 #ifndef CLOCKWORK_LIFE_H
 #define CLOCKWORK_LIFE_H

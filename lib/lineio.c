@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Bounded line reading.  All size arithmetic for incoming lines lives here,
  * so the check that a peer cannot make us buffer without limit is written

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Bounded line reading from an evbuffer. */
 #ifndef CLOCKWORK_LINEIO_H
 #define CLOCKWORK_LINEIO_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Listening sockets.  Socket activation comes first: when systemd (or
  * systemd-socket-activate) hands us sockets we serve exactly those and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Listening sockets: handed over by systemd, else bound from -p / -l. */
 #ifndef CLOCKWORK_LISTEN_H
 #define CLOCKWORK_LISTEN_H

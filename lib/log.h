@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Logging: the journal under systemd, one plain line on stderr otherwise. */
 #ifndef CLOCKWORK_LOG_H
 #define CLOCKWORK_LOG_H

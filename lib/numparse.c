@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Range-checked numbers from the command line. */
 #include <errno.h>
 #include <math.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Range-checked numbers from the command line. */
 #ifndef CLOCKWORK_NUMPARSE_H
 #define CLOCKWORK_NUMPARSE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sd_notify(3) wrappers.  Outside systemd NOTIFY_SOCKET is unset and every
  * call is a cheap no-op, so callers never need to ask.

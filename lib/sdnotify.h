@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* sd_notify(3) wrappers: readiness, status, stopping, watchdog. */
 #ifndef CLOCKWORK_SDNOTIFY_H
 #define CLOCKWORK_SDNOTIFY_H

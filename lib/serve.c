@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The start-up every daemon shares, after its options: the listening
  * sockets (handed over or bound), the event base with its signals, and the

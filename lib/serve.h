@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The start-up every daemon shares: sockets, event base, server. */
 #ifndef CLOCKWORK_SERVE_H
 #define CLOCKWORK_SERVE_H

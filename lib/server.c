@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Accepted connections.  One evconnlistener per listening socket; every
  * client becomes a struct conn with a bufferevent, and leaves through

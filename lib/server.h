@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Accepted connections: listeners, limits, back-off, one teardown.
  * A daemon supplies server_ops; the server owns the conn structures.

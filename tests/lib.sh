@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Shared by the shell integration tests: TAP lines, free ports, bounded
 # waits, and cleanup of the daemons a test started (by PID).  Source it
 # after setting nothing; it sets `pids` and `tmp` and a trap.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Helpers shared by the integration tests: TAP output, free ports, and
 real daemons started on loopback (directly or through systemd's socket
 activation) and stopped by PID."""

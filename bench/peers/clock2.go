@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // clock2: the concurrent clock server of "The Go Programming Language"
 // (section 8.2), as a peer for bench/run: one goroutine per connection,
 // each writing the time and then sleeping a second.

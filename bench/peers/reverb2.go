@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // reverb2: the echo server with reverb of "The Go Programming Language"
 // (section 8.3), as a peer for bench/run: one goroutine per connection and
 // one more per line, each echo paced with time.Sleep.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * One clock on the wall.  Connects to each address of the host in turn,
  * takes the last whole line of each read as the time, and calls a clock

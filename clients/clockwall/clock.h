@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* One clock on the wall: its connection, its latest time, its retries. */
 #ifndef CLOCKWALL_CLOCK_H
 #define CLOCKWALL_CLOCK_H

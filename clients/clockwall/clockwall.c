@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * clockwall: a wall of clocks, like the ones in business offices, fed by
  * several clockd at once (Exercise 8.1).  One event loop connects to every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Which clocks to show.  On the command line a clock is NAME=HOST:PORT, as
  * in the original exercise; without arguments the wall shows the clocks

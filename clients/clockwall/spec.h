@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Which clocks to show: NAME=HOST:PORT arguments and clock@PORT.env files. */
 #ifndef CLOCKWALL_SPEC_H
 #define CLOCKWALL_SPEC_H

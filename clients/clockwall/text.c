@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Text that reaches the terminal comes from clocks we do not control and
  * from arguments and files: it must never carry a control sequence.  All

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Text from peers and users made safe and measured for the terminal. */
 #ifndef CLOCKWALL_TEXT_H
 #define CLOCKWALL_TEXT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What the wall looks like.  On a terminal: the alternate screen, one row
  * per clock redrawn in place (every row positioned and cleared to its end,

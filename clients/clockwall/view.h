@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* What the wall looks like: a live terminal view, or plain lines. */
 #ifndef CLOCKWALL_VIEW_H
 #define CLOCKWALL_VIEW_H

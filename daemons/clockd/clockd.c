@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * clockd: a TCP clock.  Every client receives the local time (TZ) once a
  * second, right after each wall-clock second boundary.  One timer serves

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Password checks off the event loop.  A yescrypt check costs about 20 ms
  * of CPU by design; done in the loop, a stream of login attempts would

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Password checks on a worker thread, so hashing never stalls the loop. */
 #ifndef CLOCKWORK_FTP_AUTH_H
 #define CLOCKWORK_FTP_AUTH_H

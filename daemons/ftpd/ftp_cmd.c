@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * FTP commands.  Every command line is parsed here and nowhere else:
  * Telnet controls are dropped, the verb is upper-cased and split from its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* FTP commands: the verb table and the command-line parser. */
 #ifndef CLOCKWORK_FTP_CMD_H
 #define CLOCKWORK_FTP_CMD_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Data connections and downloads.  PASV/EPSV listen on a port of the
  * control connection's local address and accept only the control peer;

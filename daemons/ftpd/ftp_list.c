@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Listings.  One line per file in the layout clients parse: `ls -l` for
  * LIST, bare names for NLST, RFC 3659 facts for MLSD and MLST.  A

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Directory listings: LIST (ls -l), NLST (names), MLSD/MLST (facts). */
 #ifndef CLOCKWORK_FTP_LIST_H
 #define CLOCKWORK_FTP_LIST_H

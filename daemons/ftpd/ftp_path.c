@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Paths.  A client's path is made absolute against the session's working
  * directory and reduced to a canonical virtual path ("/", "/a/b") in one

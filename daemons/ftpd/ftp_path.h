@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Paths of a session, resolved against its root and opened beneath it. */
 #ifndef CLOCKWORK_FTP_PATH_H
 #define CLOCKWORK_FTP_PATH_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* FTP reply codes by name (RFC 959, 2228, 2428, 3659). */
 #ifndef CLOCKWORK_FTP_REPLY_H
 #define CLOCKWORK_FTP_REPLY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * FTP sessions: the control connection.  Command lines are read with a
  * bound (an over-long line gets 500 and is skipped, never buffered),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * FTPS (RFC 4217) through OpenSSL and libevent's bufferevent_openssl.
  * One server context: TLS 1.2 and later, the server's cipher order, a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* FTPS (RFC 4217): the TLS context and TLS bufferevents over sockets. */
 #ifndef CLOCKWORK_FTP_TLS_H
 #define CLOCKWORK_FTP_TLS_H

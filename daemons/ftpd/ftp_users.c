@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Named users.  The --users file has one "name:hash:home[:rw]" line per
  * user, the hash as crypt(3) makes it (yescrypt by default); '#' lines

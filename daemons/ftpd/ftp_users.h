@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Named users: the --users file ("name:crypt-hash:home[:rw]"). */
 #ifndef CLOCKWORK_FTP_USERS_H
 #define CLOCKWORK_FTP_USERS_H

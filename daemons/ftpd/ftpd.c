@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * clockwork-ftpd: an FTP server on one event loop.  Anonymous users get
  * --root read-only; every path stays beneath it; data connections go

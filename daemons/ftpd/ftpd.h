@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* clockwork-ftpd: what the daemon's modules share. */
 #ifndef CLOCKWORK_FTPD_H
 #define CLOCKWORK_FTPD_H

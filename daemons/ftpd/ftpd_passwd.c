@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * clockwork-ftpd-passwd: manages the users file of clockwork-ftpd
  * (--users).  add, del, passwd and list; the password is read from

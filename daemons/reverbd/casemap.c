@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Case mapping of UTF-8 text, one code point at a time, with the simple
  * (one to one) mappings of the Unicode Character Database, as Go's

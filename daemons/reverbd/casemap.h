@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Locale-independent Unicode case mapping of UTF-8 text. */
 #ifndef REVERBD_CASEMAP_H
 #define REVERBD_CASEMAP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The echoes a connection owes.  Each line is queued once, with the time
  * its next echo is due; its plain echo is sent first, then it waits one

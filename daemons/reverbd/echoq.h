@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The echoes a connection still owes, in one queue.  Every line has the
  * same delay, so lines waiting for their plain echo are in due order, and

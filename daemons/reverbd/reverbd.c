@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * reverbd: an echo server with reverb.  Every line comes back three times:
  * in upper case at once, as it was after the delay, in lower case after

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """clockd end to end: the real daemon on loopback, started with --port and
 through systemd-socket-activate, read by plain sockets."""
 

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # clockd read by nc, as a person would: once with --port, once handed a
 # socket by systemd-socket-activate with TZ passed through.
 set -u

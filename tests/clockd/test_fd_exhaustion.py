@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Out of file descriptors: clockd pauses accepting instead of spinning,
 keeps its clients ticking, and serves newcomers once descriptors free up."""
 

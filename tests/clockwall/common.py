@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Shared by the clockwall tests: three real clockd in three zones on
 loopback, and a comparison of a shown time with the zone's time now."""
 

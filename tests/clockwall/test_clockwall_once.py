@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """clockwall --once and the command line, against real clockd instances in
 three zones on loopback: names, each zone's correct time, a clock down,
 a silent one, the configured clocks, and usage errors."""

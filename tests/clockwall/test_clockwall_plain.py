@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """clockwall with its output to a pipe (plain lines, no redrawing), against
 real clockd instances in three zones: every clock ticks; a clock killed
 mid-run is shown down while the others keep ticking, and is picked up

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """The live view, driven in a real terminal (tmux): every name and a time
 that changes, colour unless NO_COLOR, a clock killed and restarted, a
 resize, and the terminal given back as it was on q, Ctrl-C and SIGTERM."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Helpers for the clockwork-ftpd tests: a served tree made at run time,
 the daemon on a free loopback port, and ftplib sessions."""
 

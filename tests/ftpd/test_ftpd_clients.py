@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Standard clients against clockwork-ftpd, unchanged: curl (EPSV, PASV,
 active), wget (a file, a recursive fetch), lftp (ls, get, mirror) and
 tnftp driven by a script (open, user, cd, ls, get, bye).  Every download

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """clockwork-ftpd speaks FTP: replies and sequences of RFC 959, 2389, 2428,
 2640 and 3659 through Python's ftplib and raw sockets, downloads checked
 byte for byte, REST, ASCII mode, ABOR, limits, and a clean SIGTERM."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """clockwork-ftpd under abuse: a 100 KB command line and an endless one
 (500, no growth), binary junk, 200 slow clients while a normal client is
 served, 50 parallel downloads of a 64 MiB file (checksums), clients that

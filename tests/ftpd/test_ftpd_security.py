@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """clockwork-ftpd cannot be escaped: every way out of the root (.., absolute
 paths, repeated slashes, backslashes, %2e, NUL bytes, symlinks out) is
 refused; PORT/EPRT go only to the client and ports >= 1024; a passive data

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """clockwork-ftpd's FTPS (RFC 4217) with a certificate made here by the
 openssl command: curl --ssl-reqd (download, upload, listing), lftp with
 ftp:ssl-force, Python's ftplib.FTP_TLS under PROT P through a subclass

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """clockwork-ftpd, named users and uploads: users from --users (managed
 with clockwork-ftpd-passwd), confined to their homes; uploads with ftplib,
 curl (-T, --ftp-create-dirs), lftp (put, mirror -R) and tnftp, checked by

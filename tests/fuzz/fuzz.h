@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What every harness shares: the libFuzzer entry point and a check that
  * turns a broken invariant into a crash the fuzzer reports.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Listen addresses from the command line: addr_split_hostport() and
  * listen_spec_parse() / listen_spec_port() on arbitrary text (which

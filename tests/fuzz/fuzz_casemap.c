@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * reverbd's case mapper, casemap_utf8(), on any bytes: with
  * CASEMAP_BOUND(len) of room the whole text always fits; with less,

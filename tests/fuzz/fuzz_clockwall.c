@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * clockwall's parsers: NAME=HOST:PORT arguments (spec_parse()), the TZ=
  * line of clock@PORT.env files (spec_env_tz()) and the name shown for a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The FTP command line parser, ftp_cmd_parse(), as the session calls it:
  * on a line from line_read() (NUL-terminated, may hold NULs, Telnet

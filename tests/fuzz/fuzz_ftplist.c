@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The listing formatters: ftp_list_long() (LIST), ftp_list_facts()
  * (MLSD/MLST) and ftp_list_time() on any name, symlink text and stat

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The FTP path resolver, ftp_path_resolve(), against an independent model:
  * the result is always a canonical path inside the root (it starts with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The whole way from a client's path to an open file: ftp_path_resolve()
  * then ftp_path_open() / ftp_path_stat() beneath a root that holds

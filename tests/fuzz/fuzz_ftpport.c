@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * PORT and EPRT arguments (ftp_data_parse_port(), ftp_data_parse_eprt()),
  * checked against what the RFCs allow: PORT is six decimal numbers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Whole FTP sessions: each input is what one client sends on a control
  * connection to the real session code (ftp_session.c, ftp_data.c and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The --users file: ftp_users_load() on any bytes (through a memfd, as a
  * file), and ftp_users_parse_line() on each of its lines.  A user parsed

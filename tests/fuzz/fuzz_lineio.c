@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * line_read(), the one place where client lines are cut and bounded.  The
  * input arrives in pieces whose size comes from the input itself, so that

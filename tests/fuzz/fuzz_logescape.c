@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * log_escape(), which every daemon runs client text through before it is
  * logged: the output is printable ASCII only, NUL-terminated within its

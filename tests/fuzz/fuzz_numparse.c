@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Range-checked numbers (ports, limits, delays and timeouts given on the
  * command line): whatever the text, an accepted value is within its range

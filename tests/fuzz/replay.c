@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Replays a fuzzer's committed corpus without libFuzzer, so that every
  * seed (regression seeds included) runs in `make check`, under the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # run-fuzzer.sh NAME BINARY FUZZDIR SECONDS OUTDIR
 # Runs one libFuzzer binary for SECONDS on a fresh copy of its seeds
 # (FUZZDIR/corpus/NAME, plus FUZZDIR/NAME.dict when there is one) and

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # valgrind-report.sh DIR: sums the memcheck logs that make check-valgrind
 # left in DIR (one per daemon process) and fails on any error or
 # definite leak, or when no daemon ran under valgrind at all.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Memory of reverbd with many lines in flight (a measurement, not a test).
 
 Starts reverbd (a separate process: each process may hold only ~20,000

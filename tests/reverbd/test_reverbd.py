@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """reverbd end to end: the real daemon on loopback, with --port and through
 systemd-socket-activate; exact bytes, their spacing in time, interleaving,
 UTF-8 and CRLF, half-close, idle timeout, stop."""

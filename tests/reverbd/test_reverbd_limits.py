@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """reverbd under pressure: an over-long line and a client that never reads
 are dropped while another client is served normally; 100 clients x 10
 lines all come back right; the per-client bound on lines in flight slows

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # reverbd talked to with nc, as a person would: nc -N shuts its sending side
 # at the end of its input, reverbd sends the owed echoes and closes, and nc
 # exits.  Once with --port, once handed a socket by systemd-socket-activate.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Each service unit in units/ scored by `systemd-analyze security
 --offline=true`: clock@ and reverb must stay at or below 1.0 (they need no
 network family of their own), clockwork-ftpd at or below 1.5 (it opens its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Test fixture: a lib/server on a free 127.0.0.1 port, driven by hand. */
 #include <sys/socket.h>
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Test fixture: a lib/server on a free 127.0.0.1 port, driven by hand. */
 #ifndef CLOCKWORK_TEST_LOOPBACK_SERVER_H
 #define CLOCKWORK_TEST_LOOPBACK_SERVER_H

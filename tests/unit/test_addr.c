@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for lib/addr.c and lib/listen.c: addresses and listen specs. */
 #include <sys/socket.h>
 #include <netinet/in.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for daemons/reverbd/casemap.c: UTF-8 case mapping. */
 #include <locale.h>
 #include <stdint.h>

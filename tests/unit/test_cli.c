@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for lib/cli.c, lib/numparse.c and log_escape(). */
 #include <sys/time.h>
 

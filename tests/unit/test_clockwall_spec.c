@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for clockwall's parsers: arguments, zones, .env files, text. */
 #include <sys/stat.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for clockwall's view and back-off: what the wall shows. */
 #include <errno.h>
 #include <fcntl.h>

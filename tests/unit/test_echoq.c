@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for daemons/reverbd/echoq.c: the queue of owed echoes. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for lib/fanout.c: the same bytes to many clients from two
  * threads, on real loopback sockets.

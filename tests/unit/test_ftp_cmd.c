@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for daemons/ftpd/ftp_cmd.c: the verb table and the parser. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for daemons/ftpd/ftp_list.c: the ls -l, MLSD and NLST
  * layouts, and listings of a real directory.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for daemons/ftpd/ftp_path.c: resolution against the root and
  * opening beneath it, with openat2 and with the component walk.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for daemons/ftpd/ftp_users.c: the users file and passwords. */
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for lib/idle.c: many idle timeouts on one timer. */
 #include <string.h>
 #include <unistd.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for lib/lineio.c: bounded line reading. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for lib/server.c, on real loopback sockets driven from one
  * thread: limits, the output bound, close-after-flush and shutdown.

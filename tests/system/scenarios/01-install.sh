@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Installing the package with apt, as an admin would: files in place,
 # the example configuration a conffile, nothing started by itself.
 . /mnt/rig/lib.sh

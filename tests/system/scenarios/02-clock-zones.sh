@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Two clock instances in two zones: 8010 from the packaged
 # /etc/clockwork/clock@8010.env (Asia/Tokyo), 8020 from a drop-in made
 # with `systemctl edit` (America/New_York).  Both answer through nc with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # A connection shows in `journalctl -u clock@8010.service`, with the
 # client's address and port as structured fields (REMOTE_ADDR/REMOTE_PORT).
 . /mnt/rig/lib.sh

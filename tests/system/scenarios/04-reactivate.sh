@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # `systemctl stop clock@8010.service` alone: the socket stays and the next
 # connection starts the service again.
 . /mnt/rig/lib.sh

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # sd_notify: Type=notify services become active only on READY=1, and the
 # daemon reports a STATUS= line that systemctl shows.
 . /mnt/rig/lib.sh

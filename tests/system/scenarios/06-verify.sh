@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # systemd-analyze verify on unit instances (the template files themselves
 # verify falsely: %i would be the literal "i").
 . /mnt/rig/lib.sh

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # reverb.socket (port 8000), when the package has it: not started by the
 # install alone; once started, a line sent with nc comes back three times
 # (upper case at once, as sent after the delay, lower case after twice it),

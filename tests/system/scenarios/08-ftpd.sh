@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # clockwork-ftpd.socket (port 21), when the package has it: once started,
 # curl downloads a file from the anonymous root, byte for byte.
 . /mnt/rig/lib.sh

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Upgrade to a rebuilt package while clocks run: the sockets keep
 # listening throughout, every connection made during the upgrade gets the
 # time, and the running instances end up on the new clockd.

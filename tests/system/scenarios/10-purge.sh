@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Purge while clocks run and a client is connected: the instances stop,
 # nothing listens, and nothing of the package is left on disk.  The admin's
 # own drop-in (from `systemctl edit`) is the admin's and stays.

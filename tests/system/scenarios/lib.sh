@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Shared by the scenarios, which run as root inside the booted box:
 # TAP-style checks and bounded waits.  Each scenario sources it, makes its
 # checks, and ends with `finish` (the line "N passed, N failed").

@@ -193,14 +193,14 @@ reverb_accepted(struct conn *c)
 	echoq_init(&rc->q);
 	evtimer_assign(&rc->echo_ev, rd.base, reverb_echo_cb, c);
 	idle_touch(&rd.idle_list, &rc->idle);
-	c->data = rc;
+	conn_set_data(c, rc);
 	return 0;
 }
 
 static void
 reverb_closed(struct conn *c, const char *why)
 {
-	struct reverb_conn *rc = c->data;
+	struct reverb_conn *rc = conn_data(c);
 
 	if (rc == NULL)
 		return;
@@ -210,7 +210,7 @@ reverb_closed(struct conn *c, const char *why)
 	rd.owed -= rc->q.count + reverb_plain_owed(rc);
 	echoq_clear(&rc->q);
 	free(rc);
-	c->data = NULL;
+	conn_set_data(c, NULL);
 }
 
 static void
@@ -223,7 +223,7 @@ reverb_readable(struct conn *c)
 static void
 reverb_eof(struct conn *c)
 {
-	struct reverb_conn *rc = c->data;
+	struct reverb_conn *rc = conn_data(c);
 
 	rc->eof = 1;
 	(void)reverb_input(c, reverb_now());
@@ -233,7 +233,7 @@ reverb_eof(struct conn *c)
 static void
 reverb_stopping(struct conn *c)
 {
-	struct reverb_conn *rc = c->data;
+	struct reverb_conn *rc = conn_data(c);
 
 	rc->stopping = 1;
 	conn_read_pause(c);
@@ -250,12 +250,12 @@ reverb_stopping(struct conn *c)
 static int
 reverb_input(struct conn *c, uint64_t now)
 {
-	struct reverb_conn *rc = c->data;
+	struct reverb_conn *rc = conn_data(c);
 	struct evbuffer *in = conn_input(c);
 	size_t len, before = rd.lines;
 	int full;
 
-	if (c->closing)
+	if (conn_closing(c))
 		return 0;
 	for (;;) {
 		full = rc->q.count >= rd.max_pending ||
@@ -313,7 +313,7 @@ done:
 static int
 reverb_line(struct conn *c, const char *line, size_t len, uint64_t now)
 {
-	struct reverb_conn *rc = c->data;
+	struct reverb_conn *rc = conn_data(c);
 	int was_empty = rc->q.count == 0;
 
 	if (echoq_push(&rc->q, line, len, now + rd.delay_us) == -1) {
@@ -388,7 +388,7 @@ static void
 reverb_echo_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	struct reverb_conn *rc = c->data;
+	struct reverb_conn *rc = conn_data(c);
 	struct echo *e;
 	enum reverb_echo which;
 	uint64_t now = reverb_now();
@@ -418,7 +418,7 @@ reverb_echo_cb(evutil_socket_t fd, short what, void *arg)
 static void
 reverb_finish(struct conn *c, const char *why)
 {
-	struct reverb_conn *rc = c->data;
+	struct reverb_conn *rc = conn_data(c);
 
 	if (conn_output_len(c) != 0) {
 		rc->lingering = 1;

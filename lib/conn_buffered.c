@@ -30,6 +30,9 @@ static struct evbuffer	*conn_buffered_input(struct conn *);
 static size_t		 conn_buffered_output_len(const struct conn *);
 static int		 conn_buffered_queue(struct conn *, const void *,
 			    size_t);
+static int		 conn_buffered_queue_ref(struct conn *, const void *,
+			    size_t, void (*)(const void *, size_t, void *),
+			    void *);
 static int		 conn_buffered_reading(struct conn *);
 static void		 conn_buffered_linger(struct conn *,
 			    const struct timeval *);
@@ -48,6 +51,7 @@ const struct conn_io conn_buffered_io = {
 	.input = conn_buffered_input,
 	.output_len = conn_buffered_output_len,
 	.queue = conn_buffered_queue,
+	.queue_ref = conn_buffered_queue_ref,
 	.reading = conn_buffered_reading,
 	.linger = conn_buffered_linger,
 	.idle = conn_buffered_idle,
@@ -61,6 +65,7 @@ static const struct conn_io conn_filtered_io = {
 	.input = conn_buffered_input,
 	.output_len = conn_buffered_output_len,
 	.queue = conn_buffered_queue,
+	.queue_ref = conn_buffered_queue_ref,
 	.reading = conn_buffered_reading,
 	.linger = conn_buffered_linger,
 	.idle = conn_buffered_idle,
@@ -126,6 +131,14 @@ static int
 conn_buffered_queue(struct conn *c, const void *p, size_t len)
 {
 	return bufferevent_write(((struct conn_buffered *)c)->bev, p, len);
+}
+
+static int
+conn_buffered_queue_ref(struct conn *c, const void *p, size_t len,
+    void (*release)(const void *, size_t, void *), void *arg)
+{
+	return evbuffer_add_reference(bufferevent_get_output(
+	    ((struct conn_buffered *)c)->bev), p, len, release, arg);
 }
 
 static int

@@ -33,7 +33,11 @@ static struct conn	*conn_lean_open(struct server *, int);
 static void		 conn_lean_teardown(struct conn *);
 static struct evbuffer	*conn_lean_input(struct conn *);
 static size_t		 conn_lean_output_len(const struct conn *);
+static struct evbuffer	*conn_lean_outbuf(struct conn_lean *);
 static int		 conn_lean_queue(struct conn *, const void *, size_t);
+static int		 conn_lean_queue_ref(struct conn *, const void *,
+			    size_t, void (*)(const void *, size_t, void *),
+			    void *);
 static int		 conn_lean_reading(struct conn *);
 static void		 conn_lean_linger(struct conn *,
 			    const struct timeval *);
@@ -50,6 +54,7 @@ const struct conn_io conn_lean_io = {
 	.input = conn_lean_input,
 	.output_len = conn_lean_output_len,
 	.queue = conn_lean_queue,
+	.queue_ref = conn_lean_queue_ref,
 	.reading = conn_lean_reading,
 	.linger = conn_lean_linger,
 	.idle = conn_lean_idle,
@@ -116,20 +121,39 @@ conn_lean_output_len(const struct conn *c)
 }
 
 /* The queue and its write event, made when first needed. */
+static struct evbuffer *
+conn_lean_outbuf(struct conn_lean *l)
+{
+	if (l->out == NULL) {
+		l->out = evbuffer_new();
+		l->wev = event_new(l->c.srv->base, l->c.fd,
+		    EV_WRITE | EV_PERSIST, conn_lean_write_cb, l);
+		if (l->out == NULL || l->wev == NULL ||
+		    event_add(l->wev, NULL) == -1)
+			return NULL;
+	}
+	return l->out;
+}
+
 static int
 conn_lean_queue(struct conn *c, const void *p, size_t len)
 {
-	struct conn_lean *l = (struct conn_lean *)c;
+	struct evbuffer *out;
 
-	if (l->out == NULL) {
-		l->out = evbuffer_new();
-		l->wev = event_new(c->srv->base, c->fd, EV_WRITE | EV_PERSIST,
-		    conn_lean_write_cb, l);
-		if (l->out == NULL || l->wev == NULL ||
-		    event_add(l->wev, NULL) == -1)
-			return -1;
-	}
-	return evbuffer_add(l->out, p, len);
+	if ((out = conn_lean_outbuf((struct conn_lean *)c)) == NULL)
+		return -1;
+	return evbuffer_add(out, p, len);
+}
+
+static int
+conn_lean_queue_ref(struct conn *c, const void *p, size_t len,
+    void (*release)(const void *, size_t, void *), void *arg)
+{
+	struct evbuffer *out;
+
+	if ((out = conn_lean_outbuf((struct conn_lean *)c)) == NULL)
+		return -1;
+	return evbuffer_add_reference(out, p, len, release, arg);
 }
 
 /* Reads while nobody paused us, the client may still send, and room is left. */

@@ -8,6 +8,10 @@
  * loop's thread keeps open until both halves are done; everything else
  * (queueing a remainder, closing on an error, counting) happens on the
  * loop's thread afterwards, through the ordinary server calls.
+ *
+ * fanout_send_shared() does the same with a shared block (chatd's
+ * messages): each client may start at its own offset in it (or be left
+ * out), and whatever a socket does not take is queued by reference.
  */
 #include <sys/socket.h>
 
@@ -20,12 +24,14 @@
 #include "fanout.h"
 #include "log.h"
 #include "server.h"
+#include "sharedbuf.h"
 
 #define FANOUT_NOT_SENT	(-SSIZE_MAX - 1)	/* queued output: conn_send */
 
 struct fanout_item {
 	struct conn	*c;
 	int		 fd;
+	size_t		 off;		/* where this client starts */
 	ssize_t		 res;		/* bytes sent, -errno, or NOT_SENT */
 };
 
@@ -47,6 +53,10 @@ struct fanout {
 static void	*fanout_main(void *);
 static void	 fanout_range(struct fanout_item *, size_t, size_t,
 		    const char *, size_t);
+static void	 fanout_run(struct fanout *, struct server *, const char *,
+		    size_t, struct sharedbuf *, fanout_from_fn *, void *);
+static void	 fanout_rest(struct conn *, const char *, size_t,
+		    struct sharedbuf *, size_t);
 
 static void
 fanout_range(struct fanout_item *items, size_t from, size_t to,
@@ -58,7 +68,8 @@ fanout_range(struct fanout_item *items, size_t from, size_t to,
 	for (i = from; i < to; i++) {
 		if (items[i].res == FANOUT_NOT_SENT)
 			continue;
-		n = send(items[i].fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		n = send(items[i].fd, buf + items[i].off,
+		    len - items[i].off, MSG_DONTWAIT | MSG_NOSIGNAL);
 		items[i].res = n == -1 ? -(ssize_t)errno : n;
 	}
 }
@@ -133,10 +144,42 @@ fanout_free(struct fanout *f)
 void
 fanout_send(struct fanout *f, struct server *srv, const void *buf, size_t len)
 {
+	fanout_run(f, srv, buf, len, NULL, NULL, NULL);
+}
+
+/*
+ * Sends sb to every client that is not closing, each from the offset
+ * from(c, arg) says (the length or more: not this one; NULL: all of it);
+ * what a socket does not take is queued by reference (conn_send_shared).
+ * The caller keeps its own reference, and must not change the block.
+ */
+void
+fanout_send_shared(struct fanout *f, struct server *srv, struct sharedbuf *sb,
+    fanout_from_fn *from, void *arg)
+{
+	fanout_run(f, srv, sharedbuf_data(sb), sharedbuf_len(sb), sb, from,
+	    arg);
+}
+
+/* What the socket did not take, queued: by reference when shared. */
+static void
+fanout_rest(struct conn *c, const char *buf, size_t len, struct sharedbuf *sb,
+    size_t off)
+{
+	if (sb != NULL)
+		(void)conn_send_shared(c, sb, off);
+	else
+		(void)conn_send(c, buf + off, len - off);
+}
+
+static void
+fanout_run(struct fanout *f, struct server *srv, const char *buf, size_t len,
+    struct sharedbuf *sb, fanout_from_fn *from, void *arg)
+{
 	const struct server_stats *st = server_stats(srv);
 	struct fanout_item *items;
 	struct conn *c;
-	size_t n = 0, i, half;
+	size_t n = 0, i, half, off;
 	ssize_t r;
 
 	if (st->clients > f->cap) {
@@ -153,7 +196,11 @@ fanout_send(struct fanout *f, struct server *srv, const void *buf, size_t len)
 	    c = server_next(c)) {
 		if (conn_closing(c))
 			continue;
+		off = from != NULL ? from(c, arg) : 0;
+		if (off >= len)
+			continue;
 		items[n].c = c;
+		items[n].off = off;
 		items[n].fd = conn_send_fd(c);
 		items[n].res = items[n].fd != -1 ? 0 : FANOUT_NOT_SENT;
 		n++;
@@ -185,15 +232,15 @@ fanout_send(struct fanout *f, struct server *srv, const void *buf, size_t len)
 	for (i = 0; i < n; i++) {
 		c = items[i].c;
 		r = items[i].res;
+		off = items[i].off;
 		if (r == FANOUT_NOT_SENT)
-			(void)conn_send(c, buf, len);
+			fanout_rest(c, buf, len, sb, off);
 		else if (r >= 0) {
 			server_count_out(srv, (size_t)r);
-			if ((size_t)r < len)
-				(void)conn_send(c, (const char *)buf + r,
-				    len - (size_t)r);
+			if ((size_t)r < len - off)
+				fanout_rest(c, buf, len, sb, off + (size_t)r);
 		} else if (r == -EAGAIN || r == -EWOULDBLOCK || r == -EINTR)
-			(void)conn_send(c, buf, len);
+			fanout_rest(c, buf, len, sb, off);
 		else
 			conn_close(c, strerror((int)-r));
 	}
@@ -202,8 +249,12 @@ fanout_send(struct fanout *f, struct server *srv, const void *buf, size_t len)
 fallback:
 	/* No memory for the batch: one client after the other. */
 	server_hold(srv);
-	for (c = server_first(srv); c != NULL; c = server_next(c))
-		if (!conn_closing(c))
-			(void)conn_send(c, buf, len);
+	for (c = server_first(srv); c != NULL; c = server_next(c)) {
+		if (conn_closing(c))
+			continue;
+		off = from != NULL ? from(c, arg) : 0;
+		if (off < len)
+			fanout_rest(c, buf, len, sb, off);
+	}
 	server_release(srv);
 }

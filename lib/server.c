@@ -30,9 +30,11 @@
 
 #include "log.h"
 #include "server_impl.h"
+#include "sharedbuf.h"
 
 #define SERVER_BACKOFF_SEC	1
 #define SERVER_LINGER_SEC	30	/* a closing client must read by then */
+#define CONN_SHARED_COPY_MAX	128	/* shorter rests are copied, see below */
 
 static void	server_accept_cb(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
@@ -420,6 +422,48 @@ conn_send_fd(const struct conn *c)
 }
 
 /*
+ * The first step of every send: while nothing is queued (and the mode
+ * allows), as much as the socket takes at once goes straight to it;
+ * *pp and *lenp are left on the rest.  -1 when c is closed (now or
+ * before).
+ */
+static int
+conn_send_direct(struct conn *c, const char **pp, size_t *lenp)
+{
+	ssize_t n;
+
+	if (c->dead)
+		return -1;
+	if (!c->io->direct || c->io->output_len(c) != 0 || *lenp == 0)
+		return 0;
+	n = send(c->fd, *pp, *lenp, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			conn_close(c, strerror(errno));
+			return -1;
+		}
+		n = 0;
+	}
+	c->srv->stats.bytes_out += (unsigned long long)n;
+	*pp += n;
+	*lenp -= (size_t)n;
+	return 0;
+}
+
+/* A client whose queue would pass max_output is dropped: it is not reading. */
+static int
+conn_queue_room(struct conn *c, size_t len)
+{
+	size_t max = c->srv->limits.max_output;
+
+	if (max != 0 && c->io->output_len(c) + len > max) {
+		conn_drop(c, "not reading: output bound reached");
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Sends data: straight to the socket while nothing is queued (no extra
  * event round trip), the rest queued.  A client whose queue would pass
  * max_output is dropped: it is not reading.  Returns -1 when c is gone.
@@ -427,38 +471,59 @@ conn_send_fd(const struct conn *c)
 int
 conn_send(struct conn *c, const void *data, size_t len)
 {
-	struct server *srv = c->srv;
 	const char *p = data;
-	ssize_t n;
 
-	if (c->dead)
+	if (conn_send_direct(c, &p, &len) == -1)
 		return -1;
-	if (c->io->direct && c->io->output_len(c) == 0) {
-		n = send(c->fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n == -1) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR) {
-				conn_close(c, strerror(errno));
-				return -1;
-			}
-			n = 0;
-		}
-		srv->stats.bytes_out += (unsigned long long)n;
-		p += n;
-		len -= (size_t)n;
-		if (len == 0)
-			return 0;
-	}
-	if (srv->limits.max_output != 0 &&
-	    c->io->output_len(c) + len > srv->limits.max_output) {
-		conn_drop(c, "not reading: output bound reached");
+	if (len == 0)
+		return 0;
+	if (conn_queue_room(c, len) == -1)
 		return -1;
-	}
 	if (c->io->queue(c, p, len) == -1) {
 		conn_close(c, "out of memory");
 		return -1;
 	}
-	srv->stats.bytes_out += len;
+	c->srv->stats.bytes_out += len;
+	return 0;
+}
+
+/* evbuffer's cleanup: a queue let go of its part of a shared block. */
+static void
+conn_shared_release(const void *p, size_t len, void *arg)
+{
+	sharedbuf_unref(arg);
+}
+
+/*
+ * Sends the bytes of sb from off on, as conn_send() does, but what the
+ * socket does not take at once is queued by reference: the queue holds a
+ * reference to sb until those bytes have gone or c is closed, and sb's
+ * bytes are never copied.  A rest shorter than CONN_SHARED_COPY_MAX is
+ * the exception: a reference (a queue chain and its cleanup record, about
+ * 100 bytes) would cost more than copying it into the queue's last chain,
+ * and a client that stops reading would hold many such references.
+ */
+int
+conn_send_shared(struct conn *c, struct sharedbuf *sb, size_t off)
+{
+	const char *p = sharedbuf_data(sb) + off;
+	size_t len = off < sharedbuf_len(sb) ? sharedbuf_len(sb) - off : 0;
+
+	if (conn_send_direct(c, &p, &len) == -1)
+		return -1;
+	if (len == 0)
+		return 0;
+	if (len < CONN_SHARED_COPY_MAX)
+		return conn_send(c, p, len);
+	if (conn_queue_room(c, len) == -1)
+		return -1;
+	if (c->io->queue_ref(c, p, len, conn_shared_release,
+	    sharedbuf_ref(sb)) == -1) {
+		sharedbuf_unref(sb);
+		conn_close(c, "out of memory");
+		return -1;
+	}
+	c->srv->stats.bytes_out += len;
 	return 0;
 }
 

@@ -41,6 +41,9 @@ struct conn_io {
 	struct evbuffer	*(*input)(struct conn *);
 	size_t		 (*output_len)(const struct conn *);
 	int		 (*queue)(struct conn *, const void *, size_t);
+	/* Queues bytes that stay someone else's: release(p, len, arg) once sent. */
+	int		 (*queue_ref)(struct conn *, const void *, size_t,
+			    void (*)(const void *, size_t, void *), void *);
 	int		 (*reading)(struct conn *);	/* per paused, closing */
 	void		 (*linger)(struct conn *, const struct timeval *);
 	int		 (*idle)(struct conn *, const struct timeval *);

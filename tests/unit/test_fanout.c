@@ -19,6 +19,7 @@
 #include "loopback_server.h"
 #include "log.h"
 #include "server.h"
+#include "sharedbuf.h"
 
 #define NCLIENTS	600
 
@@ -200,6 +201,116 @@ START_TEST(test_slow_reader_bounded)
 }
 END_TEST
 
+/* Clients by their port: a third skipped, a third from byte 0, a third from 6. */
+static size_t
+from_by_port(struct conn *c, void *arg)
+{
+	size_t len = *(size_t *)arg;
+
+	switch (conn_port(c) % 3) {
+	case 0:
+		return len;
+	case 1:
+		return 0;
+	default:
+		return 6;
+	}
+}
+
+static unsigned
+local_port(int fd)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	return ntohs(sin.sin_port);
+}
+
+/* Each client gets its own part of one shared block, from both threads. */
+START_TEST(test_shared_from_offsets)
+{
+	struct server_limits lim = { .lean = 1 };
+	struct sharedbuf *sb = sharedbuf_new(0);
+	struct pollfd pfd;
+	struct fanout *f;
+	size_t len;
+	char buf[32];
+	int i, good = 0, want;
+
+	start(NCLIENTS, &lim);
+	f = fanout_new(2);
+	ck_assert_int_eq(sharedbuf_add(&sb, "hello world\n", 12), 0);
+	len = sharedbuf_len(sb);
+	fanout_send_shared(f, srv, sb, from_by_port, &len);
+	/* Every socket took its part at once: no queue holds the block. */
+	ck_assert_uint_eq(sharedbuf_refs(sb), 1);
+	for (i = 0; i < NCLIENTS; i++) {
+		switch (local_port(fds[i]) % 3) {
+		case 0:
+			pfd.fd = fds[i];
+			pfd.events = POLLIN;
+			want = poll(&pfd, 1, 0) == 0;
+			break;
+		case 1:
+			want = read_exact(fds[i], buf, 12) == 12 &&
+			    memcmp(buf, "hello world\n", 12) == 0;
+			break;
+		default:
+			want = read_exact(fds[i], buf, 6) == 6 &&
+			    memcmp(buf, "world\n", 6) == 0;
+			break;
+		}
+		good += want;
+	}
+	ck_assert_int_eq(good, NCLIENTS);
+	sharedbuf_unref(sb);
+	fanout_free(f);
+	stop(NCLIENTS);
+}
+END_TEST
+
+/* What a socket does not take is queued by reference, then given back. */
+START_TEST(test_shared_rest_by_reference)
+{
+	struct server_limits lim = { .lean = 1, .sndbuf = 4096 };
+	static char chunk[200000];
+	struct sharedbuf *sb = sharedbuf_new(sizeof(chunk));
+	struct fanout *f;
+	struct pollfd pfd;
+	size_t got[8] = { 0 }, total = 0;
+	ssize_t n;
+	int i, rounds;
+
+	memset(chunk, 'c', sizeof(chunk));
+	ck_assert_int_eq(sharedbuf_add(&sb, chunk, sizeof(chunk)), 0);
+	start(8, &lim);
+	f = fanout_new(2);
+	fanout_send_shared(f, srv, sb, NULL, NULL);
+	ck_assert_uint_eq(sharedbuf_refs(sb), 1 + 8);
+	for (rounds = 0; rounds < 5000 && total < 8 * sizeof(chunk); rounds++) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		for (i = 0; i < 8; i++) {
+			pfd.fd = fds[i];
+			pfd.events = POLLIN;
+			if (poll(&pfd, 1, 0) != 1)
+				continue;
+			if ((n = read(fds[i], chunk, sizeof(chunk))) > 0) {
+				got[i] += (size_t)n;
+				total += (size_t)n;
+			}
+		}
+	}
+	for (i = 0; i < 8; i++)
+		ck_assert_uint_eq(got[i], sizeof(chunk));
+	spin(5);
+	ck_assert_uint_eq(sharedbuf_refs(sb), 1);
+	fanout_free(f);
+	sharedbuf_unref(sb);
+	stop(8);
+}
+END_TEST
+
 static Suite *
 fanout_suite(void)
 {
@@ -211,6 +322,8 @@ fanout_suite(void)
 	tcase_add_test(core, test_gone_client_closed_others_served);
 	tcase_add_test(core, test_slow_reader_bounded);
 	tcase_add_test(core, test_close_inside_settle);
+	tcase_add_test(core, test_shared_from_offsets);
+	tcase_add_test(core, test_shared_rest_by_reference);
 	suite_add_tcase(s, core);
 	return s;
 }

@@ -39,3 +39,31 @@ line_read(struct evbuffer *in, char *buf, size_t cap, size_t *lenp)
 	*lenp = len;
 	return LINE_OK;
 }
+
+/*
+ * line_read() for peers that may send an over-long line and stay (chat):
+ * such a line is reported once, as LINE_TOO_LONG, and from the next call
+ * on its bytes are dropped as they arrive, up to and including its LF, so
+ * that nothing of it is ever held.  *skipping (0 at first) keeps that
+ * state from one call to the next.
+ */
+enum line_result
+line_next(struct evbuffer *in, char *buf, size_t cap, size_t *lenp,
+    int *skipping)
+{
+	struct evbuffer_ptr eol;
+	enum line_result r;
+
+	if (*skipping) {
+		eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+		if (eol.pos == -1) {
+			evbuffer_drain(in, evbuffer_get_length(in));
+			return LINE_NONE;
+		}
+		evbuffer_drain(in, (size_t)eol.pos + 1);
+		*skipping = 0;
+	}
+	if ((r = line_read(in, buf, cap, lenp)) == LINE_TOO_LONG)
+		*skipping = 1;
+	return r;
+}

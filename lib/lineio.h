@@ -14,5 +14,7 @@ enum line_result {
 };
 
 enum line_result line_read(struct evbuffer *, char *, size_t, size_t *);
+enum line_result line_next(struct evbuffer *, char *, size_t, size_t *,
+	    int *);
 
 #endif

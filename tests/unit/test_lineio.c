@@ -117,6 +117,61 @@ START_TEST(test_longest_that_fits)
 }
 END_TEST
 
+/* A long line is reported once and skipped as it comes; the next is whole. */
+START_TEST(test_next_skips_long_line)
+{
+	char buf[8], big[100];
+	size_t len;
+	int skipping = 0;
+
+	memset(big, 'x', sizeof(big));
+	evbuffer_add(in, "ok\n", 3);
+	evbuffer_add(in, big, 20);
+	ck_assert_int_eq(line_next(in, buf, sizeof(buf), &len, &skipping),
+	    LINE_OK);
+	ck_assert_str_eq(buf, "ok");
+	ck_assert_int_eq(line_next(in, buf, sizeof(buf), &len, &skipping),
+	    LINE_TOO_LONG);
+	ck_assert_int_eq(skipping, 1);
+	/* More of it, in pieces: dropped, never held, reported no more. */
+	ck_assert_int_eq(line_next(in, buf, sizeof(buf), &len, &skipping),
+	    LINE_NONE);
+	ck_assert_uint_eq(evbuffer_get_length(in), 0);
+	evbuffer_add(in, big, sizeof(big));
+	ck_assert_int_eq(line_next(in, buf, sizeof(buf), &len, &skipping),
+	    LINE_NONE);
+	ck_assert_uint_eq(evbuffer_get_length(in), 0);
+	evbuffer_add(in, "xx\nnext\r\nhalf", 13);
+	ck_assert_int_eq(line_next(in, buf, sizeof(buf), &len, &skipping),
+	    LINE_OK);
+	ck_assert_int_eq(skipping, 0);
+	ck_assert_str_eq(buf, "next");
+	ck_assert_uint_eq(len, 4);
+	ck_assert_int_eq(line_next(in, buf, sizeof(buf), &len, &skipping),
+	    LINE_NONE);
+	ck_assert_uint_eq(evbuffer_get_length(in), 4);
+}
+END_TEST
+
+/* A long line that ends in the same buffer: skipped at once, then the next. */
+START_TEST(test_next_long_line_ends_in_buffer)
+{
+	char buf[8];
+	size_t len;
+	int skipping = 0;
+
+	evbuffer_add(in, "0123456789\nab\n", 14);
+	ck_assert_int_eq(line_next(in, buf, sizeof(buf), &len, &skipping),
+	    LINE_TOO_LONG);
+	ck_assert_int_eq(line_next(in, buf, sizeof(buf), &len, &skipping),
+	    LINE_OK);
+	ck_assert_str_eq(buf, "ab");
+	ck_assert_int_eq(line_next(in, buf, sizeof(buf), &len, &skipping),
+	    LINE_NONE);
+	ck_assert_uint_eq(evbuffer_get_length(in), 0);
+}
+END_TEST
+
 static Suite *
 lineio_suite(void)
 {
@@ -132,6 +187,8 @@ lineio_suite(void)
 	tcase_add_test(limits, test_too_long_without_newline);
 	tcase_add_test(limits, test_too_long_with_newline);
 	tcase_add_test(limits, test_longest_that_fits);
+	tcase_add_test(limits, test_next_skips_long_line);
+	tcase_add_test(limits, test_next_long_line_ends_in_buffer);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
 	return s;

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The room: who is in it, in order of arrival, under which name.  All the
+ * state that outlives one turn of the loop is here and nowhere else, so
+ * that it can be written out and read back (a hand-over to a successor);
+ * the connections are only named through an opaque owner pointer.
+ */
+#ifndef CHATD_ROOM_H
+#define CHATD_ROOM_H
+
+#include <sys/queue.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct member {
+	TAILQ_ENTRY(member)	 entry;		/* order of arrival */
+	struct member		*hnext;		/* same name bucket */
+	void			*owner;		/* the daemon's client */
+	uint64_t		 seq;		/* arrival number, from 1 */
+	const char		*key;		/* name key, after who; or NULL */
+	uint32_t		 hash;		/* of the key */
+	uint16_t		 keylen;
+	uint16_t		 wholen;
+	char			 who[];		/* as shown, NUL-terminated */
+};
+
+struct room {
+	TAILQ_HEAD(, member)	 members;
+	struct member		**buckets;	/* name index (with names) */
+	size_t			 nbuckets;
+	size_t			 count;
+	uint64_t		 seq;		/* arrivals so far */
+	int			 names;		/* WHO is a chosen name */
+	char			*here;		/* a greeting being built */
+	size_t			 herecap;
+};
+
+#define ROOM_WHO_MAX	(4 * 32 + 1)	/* a name, or "[v6]:port" */
+
+int	room_init(struct room *, int);
+void	room_clear(struct room *);
+struct member *room_join(struct room *, const char *, size_t, void *);
+int	room_taken(struct room *, const char *, size_t);
+void	room_leave(struct room *, struct member *);
+const char *room_greeting(struct room *, const struct member *, size_t *);
+
+#endif

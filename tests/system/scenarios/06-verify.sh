@@ -4,7 +4,8 @@
 . /mnt/rig/lib.sh
 
 units="clock@8010.socket clock@8010.service"
-for u in reverb.socket reverb.service clockwork-ftpd.socket clockwork-ftpd.service; do
+for u in reverb.socket reverb.service chat.socket chat.service \
+    clockwork-ftpd.socket clockwork-ftpd.service; do
 	[ -e "/lib/systemd/system/$u" ] && units="$units $u"
 done
 for u in $units; do

@@ -22,13 +22,14 @@ for u in clock@8010.service clock@8010.socket clock@8020.service clock@8020.sock
 done
 check "nothing listens on 8010 or 8020" sh -c '! ss -Htln | grep -Eq ":80[12]0 "'
 check "no clockd process" sh -c '! pgrep -x clockd'
-check "no clockwork daemon process" sh -c '! pgrep -x reverbd && ! pgrep -x clockwork-ftpd'
+check "no clockwork daemon process" sh -c '! pgrep -x reverbd && ! pgrep -x chatd && ! pgrep -x clockwork-ftpd'
 # Everything named after the package, wherever the package or its
 # scripts could have put it, except the admin's drop-in (and man-db's
 # cache of formatted pages, which man-db expires itself).
 left=$(find /etc /usr /lib /var/lib /var/cache /run -xdev \
 	\( -path /etc/systemd/system/clock@8020.service.d -o -path /var/cache/man \) -prune -o \
-	\( -name '*clockwork*' -o -name 'clock@*' -o -name 'clockd*' -o -name 'reverb*' \) -print 2>/dev/null |
+	\( -name '*clockwork*' -o -name 'clock@*' -o -name 'clockd*' -o -name 'reverb*' \
+	-o -name 'chatd*' -o -name 'chat.s*' \) -print 2>/dev/null |
 	grep -v '^/etc/systemd/system/clock@8020.service.d$')
 check "no file of the package left" test -z "$left"
 [ -z "$left" ] || diag "left:" $left

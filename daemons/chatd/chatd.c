@@ -219,7 +219,7 @@ main(int argc, char **argv)
 	    (long)idle.tv_sec, chatd.max_line, chatd.max_queue,
 	    cli.max_clients);
 	sdn_ready();
-	sdn_status("0 clients");
+	chatd_status_cb(-1, 0, NULL);
 	if (event_base_dispatch(chatd.base) == -1)
 		fatalx(EX_SOFTWARE, "event loop failed");
 

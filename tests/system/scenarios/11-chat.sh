@@ -60,8 +60,12 @@ check "journal: what they said is not there" sh -c \
 # Stopping the service: ann is told, then let go; the stop is clean.
 systemctl stop chat.service
 check "ann gets 'Server shutting down.' last" sh -c '[ "$(tail -n 1 /tmp/ann.out)" = "Server shutting down." ]'
-check "ann's nc ends" wait_for 10 sh -c "! kill -0 $annpid"
+# chatd closed its side: ann's end of the connection waits in CLOSE_WAIT
+# until nc, whose input is still open, is done with it.
+check "chatd closed ann's connection" wait_for 10 sh -c \
+	"ss -Htn state close-wait '( sport = :40008 )' | grep -q ."
 exec 3>&-
+check "ann's nc ends" wait_for 10 sh -c "! kill -0 $annpid"
 check "chat.service stopped cleanly (Result=$(systemctl show -p Result --value chat.service))" \
 	sh -c '[ "$(systemctl show -p Result --value chat.service)" = success ]'
 check "chat.socket still listens" listening 8001

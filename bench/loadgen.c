@@ -13,6 +13,10 @@
  *             the error of each echo against its schedule.
  *   tput      echo throughput: C clients keep W lines in flight.
  *   ftp       N clients connect and log in anonymously, then stay idle.
+ *   chat      N clients join a chat room; once the arrivals have settled,
+ *             one of them says a line a second: the time from its send to
+ *             each client's receipt (to the last one, per line), and the
+ *             server's RSS per client.
  *
  * Results are printed as "key=value" lines; --out PREFIX also writes
  * quantile tables (PREFIX.NAME.dat) for the plots.
@@ -57,6 +61,7 @@ enum mode {
 	MODE_REVERB,
 	MODE_TPUT,
 	MODE_FTP,
+	MODE_CHAT,
 };
 
 enum cstate {
@@ -86,6 +91,8 @@ struct client {
 	int64_t		 t_send, t_echo[3];
 	/* tput */
 	uint64_t	 sent, replies;
+	/* chat */
+	unsigned char	 joined;	/* got "You are ..." */
 };
 
 struct clockrec {
@@ -109,6 +116,8 @@ struct opts {
 	int		 hold;
 	int		 user_ts;
 	int		 read_every;	/* ms; 0: read as lines come */
+	double		 settle;	/* chat: longest wait for arrivals */
+	unsigned	 messages;	/* chat: lines said, one a second */
 };
 
 static struct opts	 o;
@@ -135,6 +144,18 @@ static uint64_t		 echoes_got, unexpected, reverb_sent;
 static int64_t		 tput_start, tput_end;
 static uint64_t		 tput_base, tput_total;
 
+/* chat */
+struct chatmsg {
+	int64_t		 t_send, t_first, t_last;
+	unsigned	 got;
+};
+static struct chatmsg	*chat_msgs;
+static int64_t		*chat_lat;		/* every delivery, ns */
+static size_t		 chat_nlat;
+static uint64_t		 chat_arrivals, chat_lines, chat_unknown;
+static unsigned		 chat_joined;
+static int64_t		 chat_last_arrival;
+
 /* ftp */
 static unsigned		 ftp_done, ftp_failed;
 static int64_t		 ftp_last_done;
@@ -158,12 +179,13 @@ static void	mode_clock(void);
 static void	mode_reverb(void);
 static void	mode_tput(void);
 static void	mode_ftp(void);
+static void	mode_chat(void);
 
 static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: loadgen clock|reverb|tput|ftp --port N [options]\n"
+	    "usage: loadgen clock|reverb|tput|ftp|chat --port N [options]\n"
 	    "  --host ADDR          server IPv4 address (127.0.0.1)\n"
 	    "  --conns N            connections (1000)\n"
 	    "  --sources K          source addresses 127.0.0.1..K "
@@ -175,6 +197,8 @@ usage(void)
 	    "  --delay S --spread S           reverb: server delay, send spread\n"
 	    "  --duration S --inflight W      tput: window, lines in flight\n"
 	    "  --hold               ftp: print READY, wait for stdin EOF\n"
+	    "  --messages N --settle S        chat: lines said (one a second),\n"
+	    "                       longest wait for the arrivals to end\n"
 	    "  --user-timestamps    stamp lines when read, not when received\n"
 	    "  --read-every MS      clock: read only every MS ms of the wall\n"
 	    "                       clock (at MS/2 past), not as lines come\n"
@@ -641,6 +665,53 @@ on_ftp_line(unsigned i, const char *s, size_t len, int64_t t)
 	ftp_fail_code = code;
 }
 
+/*
+ * "You are WHO", "WHO has arrived", "WHO: m SEQ"; everything else
+ * ("Here now: ...", departures) is counted only.
+ */
+static void
+on_chat_line(unsigned i, const char *s, size_t len, int64_t t)
+{
+	struct chatmsg *m;
+	const char *p;
+	unsigned long seq;
+	size_t k;
+
+	chat_lines++;
+	if (len >= 8 && memcmp(s, "You are ", 8) == 0) {
+		if (!cl[i].joined)
+			chat_joined++;
+		cl[i].joined = 1;
+		return;
+	}
+	if (len >= 12 && memcmp(s + len - 12, " has arrived", 12) == 0) {
+		chat_arrivals++;
+		chat_last_arrival = now_ns();
+		return;
+	}
+	for (k = 0, p = NULL; k + 4 <= len; k++)
+		if (memcmp(s + k, ": m ", 4) == 0)
+			p = s + k + 4;
+	if (p == NULL || p == s + len || !isdigit((unsigned char)*p)) {
+		chat_unknown++;
+		return;
+	}
+	/* The line is not NUL-terminated: digits up to its end only. */
+	for (seq = 0; p < s + len && isdigit((unsigned char)*p) &&
+	    seq < 1000000; p++)
+		seq = seq * 10 + (unsigned long)(*p - '0');
+	if (chat_msgs == NULL || seq >= o.messages ||
+	    chat_msgs[seq].t_send == 0)
+		return;
+	m = &chat_msgs[seq];
+	if (m->got == 0 || t < m->t_first)
+		m->t_first = t;
+	if (m->got == 0 || t > m->t_last)
+		m->t_last = t;
+	m->got++;
+	chat_lat[chat_nlat++] = t - m->t_send;
+}
+
 static void
 on_line(unsigned i, const char *s, size_t len, int64_t t)
 {
@@ -653,6 +724,9 @@ on_line(unsigned i, const char *s, size_t len, int64_t t)
 		break;
 	case MODE_FTP:
 		on_ftp_line(i, s, len, t);
+		break;
+	case MODE_CHAT:
+		on_chat_line(i, s, len, t);
 		break;
 	case MODE_TPUT:
 		break;
@@ -1137,6 +1211,99 @@ mode_ftp(void)
 	    n_closed_early);
 }
 
+/* The arrivals are over: everyone in, and no news of one for 2 s. */
+static int
+chat_settled(void)
+{
+	return all_connected() && chat_joined >= n_open &&
+	    now_ns() - chat_last_arrival > 2 * NSEC;
+}
+
+static void
+mode_chat(void)
+{
+	long long cpu0, cpu1, rss0, rss1, rss_room, dummy, pre0;
+	long hz = sysconf(_SC_CLK_TCK);
+	int64_t t0, t, *last, *first;
+	unsigned k, complete = 0, sender = 0;
+	size_t nl = 0, nf = 0;
+	char line[64];
+
+	if ((chat_msgs = calloc(o.messages, sizeof(*chat_msgs))) == NULL ||
+	    (chat_lat = calloc((size_t)o.messages * o.conns,
+	    sizeof(*chat_lat))) == NULL ||
+	    (last = calloc(o.messages, sizeof(*last))) == NULL ||
+	    (first = calloc(o.messages, sizeof(*first))) == NULL)
+		die("out of memory");
+	sample_proc(&dummy, &rss0);
+	connect_all();
+	report_connect();
+	chat_last_arrival = now_ns();
+	t0 = now_ns();
+	run_loop(t0 + (int64_t)(o.settle * NSEC), chat_settled);
+	printf("settle_secs=%.3f\nsettled=%d\njoined=%u\n"
+	    "arrival_lines=%" PRIu64 "\narrival_lines_expected=%" PRIu64 "\n",
+	    (double)(now_ns() - t0) / NSEC, chat_settled(), chat_joined,
+	    chat_arrivals, (uint64_t)n_open * (n_open - 1) / 2);
+	sample_proc(&dummy, &rss_room);
+	while (sender < o.conns && cl[sender].state != CS_OPEN)
+		sender++;
+	if (sender == o.conns)
+		die("no client to speak");
+	/* One line a second, 50 ms after each wall-clock second. */
+	t = (now_ns() / NSEC + 2) * NSEC + 50 * MSEC;
+	run_loop(t, NULL);
+	sample_proc(&cpu0, &dummy);
+	pre0 = proc_preempt;
+	measuring = 1;
+	n_closed_early = 0;
+	for (k = 0; k < o.messages; k++) {
+		run_loop(t + (int64_t)k * NSEC, NULL);
+		snprintf(line, sizeof(line), "m %u\n", k);
+		chat_msgs[k].t_send = now_ns();
+		send_str(sender, line);
+	}
+	run_loop(t + (int64_t)o.messages * NSEC, NULL);
+	sample_proc(&cpu1, &rss1);
+	if (o.pid > 0)
+		printf("server_preempted=%lld\n", proc_preempt - pre0);
+	run_loop(now_ns() + 2 * NSEC, NULL);	/* the last line's stragglers */
+	measuring = 0;
+
+	printf("messages=%u\nopen_at_end=%u\nclosed_in_window=%u\n",
+	    o.messages, n_open, n_closed_early);
+	if (o.pid > 0) {
+		printf("rss_idle_kb=%lld\nrss_room_kb=%lld\nrss_kb=%lld\n",
+		    rss0, rss_room, rss1);
+		printf("cpu_pct=%.2f\n", cpu0 < 0 || cpu1 < 0 ? -1.0 :
+		    (double)(cpu1 - cpu0) / hz * 100.0 / o.messages);
+	}
+	for (k = 0; k < o.messages; k++) {
+		if (chat_msgs[k].got >= n_open)
+			complete++;
+		if (chat_msgs[k].got == 0)
+			continue;
+		last[nl++] = chat_msgs[k].t_last - chat_msgs[k].t_send;
+		first[nf++] = chat_msgs[k].t_first - chat_msgs[k].t_send;
+	}
+	printf("deliveries=%zu\ndeliveries_expected=%" PRIu64 "\n"
+	    "messages_to_all=%u\nunknown_lines=%" PRIu64 "\n", chat_nlat,
+	    (uint64_t)o.messages * n_open, complete, chat_unknown);
+	if (nl == 0)
+		return;
+	qsort(last, nl, sizeof(*last), cmp_i64);
+	qsort(first, nf, sizeof(*first), cmp_i64);
+	qsort(chat_lat, chat_nlat, sizeof(*chat_lat), cmp_i64);
+	printf("last_p50_ms=%.3f\nlast_p99_ms=%.3f\nlast_max_ms=%.3f\n",
+	    (double)quant(last, nl, 0.5) / MSEC,
+	    (double)quant(last, nl, 0.99) / MSEC, (double)last[nl - 1] / MSEC);
+	printf("first_p50_ms=%.3f\n", (double)quant(first, nf, 0.5) / MSEC);
+	printf("delivery_p50_ms=%.3f\ndelivery_p99_ms=%.3f\n",
+	    (double)quant(chat_lat, chat_nlat, 0.5) / MSEC,
+	    (double)quant(chat_lat, chat_nlat, 0.99) / MSEC);
+	write_quantiles("delivery", chat_lat, chat_nlat, MSEC);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1158,6 +1325,8 @@ main(int argc, char **argv)
 		{ "user-timestamps", no_argument, NULL, 'u' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "read-every", required_argument, NULL, 'r' },
+		{ "messages", required_argument, NULL, 'm' },
+		{ "settle", required_argument, NULL, 'e' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct rlimit rl;
@@ -1174,6 +1343,8 @@ main(int argc, char **argv)
 		o.mode = MODE_TPUT;
 	else if (strcmp(argv[1], "ftp") == 0)
 		o.mode = MODE_FTP;
+	else if (strcmp(argv[1], "chat") == 0)
+		o.mode = MODE_CHAT;
 	else
 		usage();
 	o.host = "127.0.0.1";
@@ -1186,6 +1357,8 @@ main(int argc, char **argv)
 	o.spread = 1;
 	o.duration = 5;
 	o.inflight = 4;
+	o.messages = 20;
+	o.settle = 600;
 	optind = 2;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -1208,12 +1381,17 @@ main(int argc, char **argv)
 		case 'u': o.user_ts = 1; break;
 		case 'o': o.out = optarg; break;
 		case 'r': o.read_every = atoi(optarg); break;
+		case 'm':
+			o.messages = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'e': o.settle = atof(optarg); break;
 		default: usage();
 		}
 	}
 	if (o.port <= 0 || o.port > 65535 || o.conns == 0 ||
 	    o.conns > 1000000 || o.window < 1 || o.spread <= 0 ||
-	    o.duration <= 0 || o.inflight == 0)
+	    o.duration <= 0 || o.inflight == 0 || o.messages == 0 ||
+	    o.messages > 100000)
 		usage();
 	if (o.mode == MODE_REVERB && o.delay <= o.spread)
 		die("--delay must be longer than --spread");
@@ -1250,6 +1428,9 @@ main(int argc, char **argv)
 		break;
 	case MODE_FTP:
 		mode_ftp();
+		break;
+	case MODE_CHAT:
+		mode_chat();
 		break;
 	}
 	close_all();

@@ -167,7 +167,7 @@ fanout_rest(struct conn *c, const char *buf, size_t len, struct sharedbuf *sb,
     size_t off)
 {
 	if (sb != NULL)
-		(void)conn_send_shared(c, sb, off);
+		(void)conn_send_shared(c, sb, off, len - off);
 	else
 		(void)conn_send(c, buf + off, len - off);
 }

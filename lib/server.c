@@ -495,7 +495,7 @@ conn_shared_release(const void *p, size_t len, void *arg)
 }
 
 /*
- * Sends the bytes of sb from off on, as conn_send() does, but what the
+ * Sends len bytes of sb from off, as conn_send() does, but what the
  * socket does not take at once is queued by reference: the queue holds a
  * reference to sb until those bytes have gone or c is closed, and sb's
  * bytes are never copied.  A rest shorter than CONN_SHARED_COPY_MAX is
@@ -504,11 +504,16 @@ conn_shared_release(const void *p, size_t len, void *arg)
  * and a client that stops reading would hold many such references.
  */
 int
-conn_send_shared(struct conn *c, struct sharedbuf *sb, size_t off)
+conn_send_shared(struct conn *c, struct sharedbuf *sb, size_t off,
+    size_t len)
 {
-	const char *p = sharedbuf_data(sb) + off;
-	size_t len = off < sharedbuf_len(sb) ? sharedbuf_len(sb) - off : 0;
+	const char *p;
 
+	if (off > sharedbuf_len(sb))
+		off = sharedbuf_len(sb);
+	if (len > sharedbuf_len(sb) - off)
+		len = sharedbuf_len(sb) - off;
+	p = sharedbuf_data(sb) + off;
 	if (conn_send_direct(c, &p, &len) == -1)
 		return -1;
 	if (len == 0)

@@ -85,7 +85,7 @@ int	conn_fd(const struct conn *);
 int	conn_closing(const struct conn *);
 
 int	conn_send(struct conn *, const void *, size_t);
-int	conn_send_shared(struct conn *, struct sharedbuf *, size_t);
+int	conn_send_shared(struct conn *, struct sharedbuf *, size_t, size_t);
 int	conn_send_fd(const struct conn *);
 size_t	conn_output_len(const struct conn *);
 struct evbuffer *conn_input(struct conn *);

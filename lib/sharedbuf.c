@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Shared byte blocks (sharedbuf.h).  The block and its bytes are one
- * allocation; growing it may move it, which is why only the holder of
- * the one reference may append.
+ * allocation; growing it may move it, which is why a shared block only
+ * takes what fits.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -41,8 +41,9 @@ sharedbuf_new(size_t cap)
 }
 
 /*
- * Appends len bytes; *sbp may move.  -1: EBUSY once the block is shared
- * (its bytes are someone's queue now), ENOMEM.
+ * Appends len bytes; *sbp may move while the caller holds the only
+ * reference.  -1: EBUSY when the block is shared (its bytes are someone's
+ * queue) and they do not fit in it, ENOMEM.
  */
 int
 sharedbuf_add(struct sharedbuf **sbp, const void *p, size_t len)
@@ -50,12 +51,12 @@ sharedbuf_add(struct sharedbuf **sbp, const void *p, size_t len)
 	struct sharedbuf *sb = *sbp, *nsb;
 	size_t cap;
 
-	if (sb->refs != 1) {
-		errno = EBUSY;
-		return -1;
-	}
 	if (len > SIZE_MAX - sizeof(*sb) - sb->len) {
 		errno = ENOMEM;
+		return -1;
+	}
+	if (sb->len + len > sb->cap && sb->refs != 1) {
+		errno = EBUSY;
 		return -1;
 	}
 	if (sb->len + len > sb->cap) {
@@ -101,6 +102,13 @@ size_t
 sharedbuf_len(const struct sharedbuf *sb)
 {
 	return sb->len;
+}
+
+/* Bytes that may still be appended without moving the block. */
+size_t
+sharedbuf_room(const struct sharedbuf *sb)
+{
+	return sb->cap - sb->len;
 }
 
 unsigned long

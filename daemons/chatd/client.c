@@ -25,6 +25,7 @@
 #include "relay.h"
 #include "room.h"
 #include "server.h"
+#include "sharedbuf.h"
 
 #define CHATD_NAME_TRIES	5
 
@@ -83,6 +84,7 @@ static void	client_input(struct conn *, int);
 static int	client_line(struct client *, char *, size_t);
 static int	client_name(struct client *, char *, size_t, int);
 static int	client_enter(struct client *, const char *, size_t);
+static int	client_greet(struct client *, struct sharedbuf *, size_t);
 static void	client_depart(struct client *, const char *);
 static void	client_leave(struct client *, enum client_why, const char *,
 		    size_t);
@@ -152,16 +154,27 @@ client_accepted(struct conn *c)
 
 /*
  * Into the room as who: the others hear of it in the next batch, the
- * newcomer is told who it is and who is here, and from then on hears what
- * is said.  1 when the name is taken; -1 when the client is gone.
+ * newcomer is told who it is and who is here (the room's roster as it was
+ * before it, sent by reference), and from then on hears what is said.
+ * 1 when the name is taken; -1 when the client is gone.
  */
 static int
 client_enter(struct client *cl, const char *who, size_t len)
 {
-	const char *greeting;
-	size_t glen;
+	struct sharedbuf *roster = NULL;
+	size_t rlen = 0;
+	int r;
 
+	if (chatd.room.count > 0) {
+		if ((roster = room_roster(&chatd.room)) == NULL) {
+			client_leave(cl, WHY_MEMORY, NULL, 0);
+			return -1;
+		}
+		sharedbuf_ref(roster);
+		rlen = sharedbuf_len(roster);
+	}
 	if ((cl->m = room_join(&chatd.room, who, len, cl)) == NULL) {
+		sharedbuf_unref(roster);
 		if (errno == EEXIST)
 			return 1;
 		client_leave(cl, WHY_MEMORY, NULL, 0);
@@ -170,17 +183,41 @@ client_enter(struct client *cl, const char *who, size_t len)
 	cl->state = CLIENT_MEMBER;
 	client_log(cl, "arrived", NULL);
 	if (relay_event(chatd.relay, cl->m->who, cl->m->wholen,
-	    " has arrived\n") == -1 ||
-	    (greeting = room_greeting(&chatd.room, cl->m, &glen)) == NULL) {
+	    " has arrived\n") == -1) {
+		sharedbuf_unref(roster);
 		client_leave(cl, WHY_MEMORY, NULL, 0);
 		return -1;
 	}
 	relay_join(chatd.relay, &cl->pos);
-	if (conn_send(cl->c, greeting, glen) == -1)
+	r = client_greet(cl, roster, rlen);
+	sharedbuf_unref(roster);
+	if (r == -1)
 		return -1;
 	/* However long the list, the newcomer is not slow for its greeting. */
 	cl->allow = conn_output_len(cl->c);
 	return 0;
+}
+
+/* "You are WHO", then "Here now: ..." (rlen bytes of roster) or nobody. */
+static int
+client_greet(struct client *cl, struct sharedbuf *roster, size_t rlen)
+{
+	static const char nobody[] = "Here now: nobody else\n";
+	char you[sizeof("You are \n") + ROOM_WHO_MAX];
+	int n;
+
+	n = snprintf(you, sizeof(you), "You are %s\n", cl->m->who);
+	if (n < 0 || (size_t)n >= sizeof(you)) {
+		conn_close(cl->c, "WHO longer than its bound");
+		return -1;
+	}
+	if (conn_send(cl->c, you, (size_t)n) == -1)
+		return -1;
+	if (roster == NULL)
+		return conn_send(cl->c, nobody, sizeof(nobody) - 1);
+	if (conn_send_shared(cl->c, roster, 0, rlen) == -1)
+		return -1;
+	return conn_send(cl->c, "\n", 1);
 }
 
 /* Leaves the room (when in it): logged, and the others are told. */

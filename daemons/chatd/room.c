@@ -2,7 +2,9 @@
 /*
  * The room: members in order of arrival (a list), and with --names an
  * index of their name keys (a hash table of chains), so that a name is
- * found taken or free in constant time however full the room.
+ * found taken or free in constant time however full the room.  The
+ * roster that newcomers are sent is kept as one shared block, grown as
+ * members arrive: a storm of arrivals costs no list built per newcomer.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -10,13 +12,16 @@
 
 #include "chat_text.h"
 #include "room.h"
+#include "sharedbuf.h"
 
 #define ROOM_BUCKETS_MIN	64
+#define ROOM_ROSTER_HEAD	"Here now: "
 
 static uint32_t	room_hash(const char *, size_t);
 static int	room_index_grow(struct room *);
 static struct member **room_slot(struct room *, const char *, size_t,
 		    uint32_t);
+static void	room_roster_add(struct room *, const struct member *);
 
 /* FNV-1a: names are short, and the table only needs a spread. */
 static uint32_t
@@ -58,7 +63,7 @@ room_clear(struct room *r)
 		free(m);
 	}
 	free(r->buckets);
-	free(r->here);
+	sharedbuf_unref(r->roster);
 	memset(r, 0, sizeof(*r));
 	TAILQ_INIT(&r->members);
 }
@@ -167,6 +172,7 @@ room_join(struct room *r, const char *who, size_t len, void *owner)
 		if (r->count > r->nbuckets)
 			(void)room_index_grow(r);	/* else chains grow */
 	}
+	room_roster_add(r, m);
 	return m;
 }
 
@@ -185,51 +191,73 @@ room_leave(struct room *r, struct member *m)
 	TAILQ_REMOVE(&r->members, m, entry);
 	r->count--;
 	free(m);
+	/* Made again when next asked for: a hole cannot be cut in it. */
+	sharedbuf_unref(r->roster);
+	r->roster = NULL;
 }
 
 /*
- * What a new member is told: "You are WHO\n", then "Here now: A, B\n"
- * (every other member, in order of arrival) or "Here now: nobody else\n".
- * In a buffer the room keeps until the next call; its length in *lenp.
- * NULL when out of memory.
+ * A new member at the end of the roster.  A shared roster that has no
+ * room left is copied into a bigger one: those it was sent to keep the
+ * old.  Failing, the roster is made again when next asked for.
  */
-const char *
-room_greeting(struct room *r, const struct member *newcomer, size_t *lenp)
+static void
+room_roster_add(struct room *r, const struct member *m)
 {
-	static const char you[] = "You are ", here[] = "Here now: ",
-	    nobody[] = "nobody else";
-	const struct member *m;
-	size_t need, len, start;
-	char *p;
+	struct sharedbuf *nsb;
+	size_t len, add;
 
-	need = sizeof(you) + newcomer->wholen + sizeof(here) + sizeof(nobody);
+	if (r->roster == NULL)
+		return;
+	add = (r->count > 1 ? 2 : 0) + m->wholen;
+	if (sharedbuf_room(r->roster) < add && sharedbuf_refs(r->roster) > 1) {
+		len = sharedbuf_len(r->roster);
+		if ((nsb = sharedbuf_new(2 * (len + add))) == NULL ||
+		    sharedbuf_add(&nsb, sharedbuf_data(r->roster), len) == -1) {
+			sharedbuf_unref(nsb);
+			goto fail;
+		}
+		sharedbuf_unref(r->roster);
+		r->roster = nsb;
+	}
+	if ((r->count > 1 && sharedbuf_add(&r->roster, ", ", 2) == -1) ||
+	    sharedbuf_add(&r->roster, m->who, m->wholen) == -1)
+		goto fail;
+	return;
+fail:
+	sharedbuf_unref(r->roster);
+	r->roster = NULL;
+}
+
+/*
+ * "Here now: A, B, C": every member in order of arrival, without the
+ * newline; the caller sends it (or the part of it a newcomer is owed) and
+ * takes a reference to keep it.  NULL when out of memory.
+ */
+struct sharedbuf *
+room_roster(struct room *r)
+{
+	const struct member *m;
+	size_t need = sizeof(ROOM_ROSTER_HEAD);
+
+	if (r->roster != NULL)
+		return r->roster;
 	TAILQ_FOREACH(m, &r->members, entry)
 		need += m->wholen + 2;
-	if (need > r->herecap) {
-		if ((p = realloc(r->here, need)) == NULL)
-			return NULL;
-		r->here = p;
-		r->herecap = need;
-	}
-	p = r->here;
-	len = 0;
-#define ROOM_PUT(s, n)	do { memcpy(p + len, (s), (n)); len += (n); } while (0)
-	ROOM_PUT(you, sizeof(you) - 1);
-	ROOM_PUT(newcomer->who, newcomer->wholen);
-	ROOM_PUT("\n", 1);
-	ROOM_PUT(here, sizeof(here) - 1);
-	start = len;
-	TAILQ_FOREACH(m, &r->members, entry) {
-		if (m == newcomer)
-			continue;
-		if (len > start)
-			ROOM_PUT(", ", 2);
-		ROOM_PUT(m->who, m->wholen);
-	}
-	if (len == start)
-		ROOM_PUT(nobody, sizeof(nobody) - 1);
-	ROOM_PUT("\n", 1);
-#undef ROOM_PUT
-	*lenp = len;
-	return p;
+	/* Room to grow in place: arrivals outnumber departures in a storm. */
+	if ((r->roster = sharedbuf_new(need + need / 2)) == NULL)
+		return NULL;
+	if (sharedbuf_add(&r->roster, ROOM_ROSTER_HEAD,
+	    sizeof(ROOM_ROSTER_HEAD) - 1) == -1)
+		goto fail;
+	TAILQ_FOREACH(m, &r->members, entry)
+		if ((m != TAILQ_FIRST(&r->members) &&
+		    sharedbuf_add(&r->roster, ", ", 2) == -1) ||
+		    sharedbuf_add(&r->roster, m->who, m->wholen) == -1)
+			goto fail;
+	return r->roster;
+fail:
+	sharedbuf_unref(r->roster);
+	r->roster = NULL;
+	return NULL;
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct sharedbuf;
+
 struct member {
 	TAILQ_ENTRY(member)	 entry;		/* order of arrival */
 	struct member		*hnext;		/* same name bucket */
@@ -32,8 +34,12 @@ struct room {
 	size_t			 count;
 	uint64_t		 seq;		/* arrivals so far */
 	int			 names;		/* WHO is a chosen name */
-	char			*here;		/* a greeting being built */
-	size_t			 herecap;
+	/*
+	 * "Here now: A, B, C": every member, in order, for newcomers; a
+	 * cache, grown in place on arrivals (each newcomer is sent the part
+	 * before it, by reference), made again after a departure.
+	 */
+	struct sharedbuf	*roster;
 };
 
 #define ROOM_WHO_MAX	(4 * 32 + 1)	/* a name, or "[v6]:port" */
@@ -43,6 +49,6 @@ void	room_clear(struct room *);
 struct member *room_join(struct room *, const char *, size_t, void *);
 int	room_taken(struct room *, const char *, size_t);
 void	room_leave(struct room *, struct member *);
-const char *room_greeting(struct room *, const struct member *, size_t *);
+struct sharedbuf *room_roster(struct room *);
 
 #endif

@@ -7,6 +7,7 @@
 #include <check.h>
 
 #include "room.h"
+#include "sharedbuf.h"
 
 static struct room room;
 
@@ -34,44 +35,74 @@ join(const char *who)
 	return room_join(&room, who, strlen(who), NULL);
 }
 
-/* The greeting of m, as a string. */
+/* The roster as a string. */
 static const char *
-greeting(const struct member *m)
+roster(void)
 {
 	static char buf[65536];
-	const char *g;
+	struct sharedbuf *sb = room_roster(&room);
 	size_t len;
 
-	g = room_greeting(&room, m, &len);
-	ck_assert_ptr_nonnull(g);
+	ck_assert_ptr_nonnull(sb);
+	len = sharedbuf_len(sb);
 	ck_assert_uint_lt(len, sizeof(buf));
-	memcpy(buf, g, len);
+	memcpy(buf, sharedbuf_data(sb), len);
 	buf[len] = '\0';
 	return buf;
 }
 
-START_TEST(test_greeting_in_order_of_arrival)
+START_TEST(test_roster_in_order_of_arrival)
 {
 	struct member *a, *b, *c;
 
+	ck_assert_str_eq(roster(), "Here now: ");
 	a = join("127.0.0.1:5000");
-	ck_assert_str_eq(greeting(a),
-	    "You are 127.0.0.1:5000\nHere now: nobody else\n");
+	ck_assert_str_eq(roster(), "Here now: 127.0.0.1:5000");
 	b = join("[::1]:5001");
-	ck_assert_str_eq(greeting(b),
-	    "You are [::1]:5001\nHere now: 127.0.0.1:5000\n");
 	c = join("127.0.0.1:5002");
-	ck_assert_str_eq(greeting(c), "You are 127.0.0.1:5002\n"
-	    "Here now: 127.0.0.1:5000, [::1]:5001\n");
+	ck_assert_str_eq(roster(),
+	    "Here now: 127.0.0.1:5000, [::1]:5001, 127.0.0.1:5002");
 	ck_assert_uint_eq(room.count, 3);
 	ck_assert(a->seq < b->seq && b->seq < c->seq);
 	/* The one who left is no longer listed; the order stays. */
 	room_leave(&room, b);
-	ck_assert_str_eq(greeting(c), "You are 127.0.0.1:5002\n"
-	    "Here now: 127.0.0.1:5000\n");
+	ck_assert_str_eq(roster(), "Here now: 127.0.0.1:5000, 127.0.0.1:5002");
 	ck_assert_ptr_eq(TAILQ_FIRST(&room.members), a);
 	ck_assert_ptr_eq(TAILQ_NEXT(a, entry), c);
 	ck_assert_uint_eq(room.count, 2);
+}
+END_TEST
+
+/*
+ * A newcomer is sent the roster as it was, by reference: arrivals after
+ * it grow the roster without touching those bytes, in place or, once
+ * full, in a new block.
+ */
+START_TEST(test_roster_shared_while_growing)
+{
+	struct sharedbuf *sent, *now;
+	char name[32], want[65536];
+	size_t len, wlen;
+	int i;
+
+	join("first");
+	sent = sharedbuf_ref(room_roster(&room));
+	len = sharedbuf_len(sent);
+	ck_assert_int_eq(memcmp(sharedbuf_data(sent), "Here now: first", len), 0);
+	wlen = (size_t)snprintf(want, sizeof(want), "Here now: first");
+	for (i = 0; i < 2000; i++) {
+		snprintf(name, sizeof(name), "user%d", i);
+		join(name);
+		wlen += (size_t)snprintf(want + wlen, sizeof(want) - wlen, ", %s",
+		    name);
+	}
+	ck_assert_uint_eq(sharedbuf_len(sent) >= len, 1);
+	ck_assert_int_eq(memcmp(sharedbuf_data(sent), "Here now: first", len), 0);
+	now = room_roster(&room);
+	ck_assert_ptr_ne(now, sent);
+	ck_assert_uint_eq(sharedbuf_len(now), wlen);
+	ck_assert_int_eq(memcmp(sharedbuf_data(now), want, wlen), 0);
+	sharedbuf_unref(sent);
 }
 END_TEST
 
@@ -157,7 +188,8 @@ room_suite(void)
 
 	tcase_add_checked_fixture(order, setup_addresses, teardown);
 	tcase_add_checked_fixture(names, setup_names, teardown);
-	tcase_add_test(order, test_greeting_in_order_of_arrival);
+	tcase_add_test(order, test_roster_in_order_of_arrival);
+	tcase_add_test(order, test_roster_shared_while_growing);
 	tcase_add_test(order, test_addresses_not_indexed);
 	tcase_add_test(order, test_who_too_long);
 	tcase_add_test(names, test_names_unique_without_case);

@@ -11,7 +11,7 @@
  * holds no control character but TAB, and cleaning it again changes
  * nothing; a name that passes has 1 to 32 characters, no space around
  * it, no control character; a name in the room is taken whatever its
- * case, and the greeting names the newcomer.
+ * case, and the roster ends with the newcomer, as it was before it.
  */
 #include <errno.h>
 #include <string.h>
@@ -23,6 +23,7 @@
 #include "fuzz.h"
 #include "lineio.h"
 #include "room.h"
+#include "sharedbuf.h"
 
 #define CHAT_MAXCAP	300
 #define CHAT_ROOM_MAX	32	/* names before the room starts again */
@@ -87,9 +88,9 @@ static void
 check_name(struct room *r, const char *line, size_t len)
 {
 	char buf[CHAT_MAXCAP], upper[CHAT_MAXCAP];
-	const char *g;
+	struct sharedbuf *before, *after;
 	struct member *m;
-	size_t off, nlen, glen, chars, i;
+	size_t off, nlen, blen, alen, chars, i;
 
 	memcpy(buf, line, len);
 	if (chat_name_check(buf, len, &off, &nlen) != CHAT_NAME_OK)
@@ -106,11 +107,16 @@ check_name(struct room *r, const char *line, size_t len)
 		room_clear(r);
 		FUZZ_CHECK(room_init(r, 1) == 0);
 	}
+	before = room_roster(r);
+	FUZZ_CHECK(before != NULL);
+	sharedbuf_ref(before);
+	blen = sharedbuf_len(before);
 	errno = 0;
 	m = room_join(r, buf + off, nlen, NULL);
 	if (m == NULL) {
 		FUZZ_CHECK(errno == EEXIST);
 		FUZZ_CHECK(room_taken(r, buf + off, nlen) == 1);
+		sharedbuf_unref(before);
 		return;
 	}
 	FUZZ_CHECK(room_taken(r, buf + off, nlen) == 1);
@@ -119,11 +125,16 @@ check_name(struct room *r, const char *line, size_t len)
 		upper[i] = buf[off + i] >= 'a' && buf[off + i] <= 'z' ?
 		    (char)(buf[off + i] - 'a' + 'A') : buf[off + i];
 	FUZZ_CHECK(room_taken(r, upper, nlen) == 1);
-	g = room_greeting(r, m, &glen);
-	FUZZ_CHECK(g != NULL && glen >= 8 + nlen + 1);
-	FUZZ_CHECK(memcmp(g, "You are ", 8) == 0 &&
-	    memcmp(g + 8, buf + off, nlen) == 0 && g[8 + nlen] == '\n');
-	FUZZ_CHECK(g[glen - 1] == '\n');
+	/* The roster: what it was, then (", ") the newcomer. */
+	after = room_roster(r);
+	FUZZ_CHECK(after != NULL);
+	alen = sharedbuf_len(after);
+	FUZZ_CHECK(alen == blen + (r->count > 1 ? 2 : 0) + nlen);
+	FUZZ_CHECK(memcmp(sharedbuf_data(after), sharedbuf_data(before),
+	    blen) == 0);
+	FUZZ_CHECK(memcmp(sharedbuf_data(after) + alen - nlen, buf + off,
+	    nlen) == 0);
+	sharedbuf_unref(before);
 }
 
 int

@@ -76,18 +76,20 @@ stop(void)
 	event_base_free(base);
 }
 
-/* A block of len bytes counting 0, 1, 2, ... (mod 251). */
+/* A block of len bytes counting 0, 1, 2, ... (mod 251), added in pieces. */
 static struct sharedbuf *
 pattern(size_t len)
 {
 	struct sharedbuf *sb = sharedbuf_new(16);
-	unsigned char b;
-	size_t i;
+	unsigned char piece[1000];
+	size_t i, k, n;
 
 	ck_assert_ptr_nonnull(sb);
-	for (i = 0; i < len; i++) {
-		b = (unsigned char)(i % 251);
-		ck_assert_int_eq(sharedbuf_add(&sb, &b, 1), 0);
+	for (i = 0; i < len; i += n) {
+		n = len - i < sizeof(piece) ? len - i : sizeof(piece) - i % 7;
+		for (k = 0; k < n; k++)
+			piece[k] = (unsigned char)((i + k) % 251);
+		ck_assert_int_eq(sharedbuf_add(&sb, piece, n), 0);
 	}
 	return sb;
 }
@@ -120,9 +122,10 @@ read_all(int fd, const char *want, size_t len)
 	return got == len && memcmp(buf, want, len) == 0;
 }
 
-START_TEST(test_append_then_shared_is_frozen)
+START_TEST(test_shared_bytes_never_move)
 {
-	struct sharedbuf *sb = sharedbuf_new(0), *ref;
+	struct sharedbuf *sb = sharedbuf_new(16), *ref;
+	const char *at;
 
 	ck_assert_ptr_nonnull(sb);
 	ck_assert_uint_eq(sharedbuf_len(sb), 0);
@@ -133,15 +136,22 @@ START_TEST(test_append_then_shared_is_frozen)
 	ref = sharedbuf_ref(sb);
 	ck_assert_ptr_eq(ref, sb);
 	ck_assert_uint_eq(sharedbuf_refs(sb), 2);
-	/* Shared: its bytes are someone's queue, they must not move. */
+	/* Shared: what fits is appended in place, the rest refused. */
+	at = sharedbuf_data(sb);
+	ck_assert_uint_eq(sharedbuf_room(sb), 4);
+	ck_assert_int_eq(sharedbuf_add(&sb, "abcd", 4), 0);
+	ck_assert_ptr_eq(sharedbuf_data(sb), at);
 	errno = 0;
 	ck_assert_int_eq(sharedbuf_add(&sb, "x", 1), -1);
 	ck_assert_int_eq(errno, EBUSY);
-	ck_assert_uint_eq(sharedbuf_len(sb), 12);
+	ck_assert_uint_eq(sharedbuf_len(sb), 16);
+	ck_assert_int_eq(memcmp(sharedbuf_data(sb), "hello world\nabcd", 16), 0);
+	/* Alone again, it may grow (and move). */
 	sharedbuf_unref(ref);
 	ck_assert_uint_eq(sharedbuf_refs(sb), 1);
 	ck_assert_int_eq(sharedbuf_add(&sb, "!", 1), 0);
-	ck_assert_uint_eq(sharedbuf_len(sb), 13);
+	ck_assert_uint_eq(sharedbuf_len(sb), 17);
+	ck_assert_uint_ge(sharedbuf_room(sb), 1);
 	sharedbuf_unref(sb);
 	sharedbuf_unref(NULL);
 }
@@ -150,14 +160,15 @@ END_TEST
 START_TEST(test_grow_and_trim_keep_bytes)
 {
 	struct sharedbuf *sb = pattern(100000);
-	size_t i;
+	size_t i, bad = 0;
 
 	ck_assert_uint_eq(sharedbuf_len(sb), 100000);
 	sharedbuf_trim(&sb);
 	ck_assert_uint_eq(sharedbuf_len(sb), 100000);
+	ck_assert_uint_eq(sharedbuf_room(sb), 0);
 	for (i = 0; i < 100000; i++)
-		ck_assert_uint_eq((unsigned char)sharedbuf_data(sb)[i],
-		    i % 251);
+		bad += (unsigned char)sharedbuf_data(sb)[i] != i % 251;
+	ck_assert_uint_eq(bad, 0);
 	sharedbuf_unref(sb);
 }
 END_TEST
@@ -171,12 +182,12 @@ shared_send_by_reference(int lean)
 	int fd;
 
 	fd = start(&lim);
-	ck_assert_int_eq(conn_send_shared(last_conn, sb, 0), 0);
+	ck_assert_int_eq(conn_send_shared(last_conn, sb, 0, BIG), 0);
 	ck_assert_uint_gt(conn_output_len(last_conn), 0);
 	ck_assert_uint_lt(conn_output_len(last_conn), BIG);
 	ck_assert_uint_eq(sharedbuf_refs(sb), 2);
 	/* A second send queues behind the first, from an offset. */
-	ck_assert_int_eq(conn_send_shared(last_conn, sb, BIG - 1000), 0);
+	ck_assert_int_eq(conn_send_shared(last_conn, sb, BIG - 1000, 5000), 0);
 	ck_assert_uint_eq(sharedbuf_refs(sb), 3);
 	ck_assert(read_all(fd, sharedbuf_data(sb), BIG));
 	ck_assert(read_all(fd, sharedbuf_data(sb) + BIG - 1000, 1000));
@@ -209,7 +220,7 @@ START_TEST(test_close_and_bound_release)
 	int fd, rc = 0, i;
 
 	fd = start(&lim);
-	ck_assert_int_eq(conn_send_shared(last_conn, sb, 0), 0);
+	ck_assert_int_eq(conn_send_shared(last_conn, sb, 0, BIG), 0);
 	ck_assert_uint_eq(sharedbuf_refs(sb), 2);
 	conn_close(last_conn, "test");
 	ck_assert_uint_eq(sharedbuf_refs(sb), 1);
@@ -218,12 +229,31 @@ START_TEST(test_close_and_bound_release)
 
 	fd = start(&lim);
 	for (i = 0; i < 10 && rc == 0; i++)
-		rc = conn_send_shared(last_conn, sb, 0);
+		rc = conn_send_shared(last_conn, sb, 0, BIG);
 	ck_assert_int_eq(rc, -1);
 	ck_assert_int_eq(i, 2);
 	ck_assert_uint_eq(server_stats(srv)->dropped, 1);
 	ck_assert_int_eq(closed_count, 1);
 	ck_assert_uint_eq(sharedbuf_refs(sb), 1);
+	sharedbuf_unref(sb);
+	close(fd);
+	stop();
+}
+END_TEST
+
+/* A range of a block: only those bytes, whatever follows. */
+START_TEST(test_send_range)
+{
+	struct server_limits lim = { .lean = 1 };
+	struct sharedbuf *sb = pattern(1000);
+	int fd;
+
+	fd = start(&lim);
+	ck_assert_int_eq(conn_send_shared(last_conn, sb, 10, 20), 0);
+	ck_assert_int_eq(conn_send_shared(last_conn, sb, 990, 100), 0);
+	ck_assert(read_all(fd, sharedbuf_data(sb) + 10, 20));
+	ck_assert(read_all(fd, sharedbuf_data(sb) + 990, 10));
+	ck_assert_uint_eq(server_stats(srv)->bytes_out, 30);
 	sharedbuf_unref(sb);
 	close(fd);
 	stop();
@@ -238,9 +268,9 @@ START_TEST(test_short_rest_copied)
 	int fd;
 
 	fd = start(&lim);
-	ck_assert_int_eq(conn_send_shared(last_conn, big, 0), 0);
+	ck_assert_int_eq(conn_send_shared(last_conn, big, 0, BIG), 0);
 	ck_assert_uint_eq(sharedbuf_refs(big), 2);
-	ck_assert_int_eq(conn_send_shared(last_conn, small, 0), 0);
+	ck_assert_int_eq(conn_send_shared(last_conn, small, 0, 100), 0);
 	ck_assert_uint_eq(sharedbuf_refs(small), 1);
 	ck_assert(read_all(fd, sharedbuf_data(big), BIG));
 	ck_assert(read_all(fd, sharedbuf_data(small), 100));
@@ -258,13 +288,14 @@ sharedbuf_suite(void)
 	Suite *s = suite_create("sharedbuf");
 	TCase *core = tcase_create("core"), *send = tcase_create("send");
 
-	tcase_add_test(core, test_append_then_shared_is_frozen);
+	tcase_add_test(core, test_shared_bytes_never_move);
 	tcase_add_test(core, test_grow_and_trim_keep_bytes);
 	tcase_set_timeout(send, 20);
 	tcase_add_test(send, test_lean_send_by_reference);
 	tcase_add_test(send, test_buffered_send_by_reference);
 	tcase_add_test(send, test_close_and_bound_release);
 	tcase_add_test(send, test_short_rest_copied);
+	tcase_add_test(send, test_send_range);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, send);
 	return s;

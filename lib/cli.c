@@ -87,6 +87,28 @@ cli_usage_error(const char *fmt, ...)
 	exit(EX_USAGE);
 }
 
+/* A whole number option (opt names it) from min to max; exits 64 if not. */
+unsigned long
+cli_number(const char *opt, const char *arg, unsigned long min,
+    unsigned long max)
+{
+	unsigned long n;
+
+	if (parse_ulong(arg, min, max, &n) == -1)
+		cli_usage_error("bad %s '%s' (%lu-%lu)", opt, arg, min, max);
+	return n;
+}
+
+/* A time option in seconds, fractions allowed, from min to max; or 64. */
+void
+cli_seconds(const char *opt, const char *arg, double min, double max,
+    struct timeval *tv)
+{
+	if (parse_seconds(arg, min, max, tv) == -1)
+		cli_usage_error("bad %s '%s' (%g-%g seconds)", opt, arg, min,
+		    max);
+}
+
 void
 cli_version(void)
 {

@@ -3,6 +3,8 @@
 #ifndef CLOCKWORK_CLI_H
 #define CLOCKWORK_CLI_H
 
+#include <sys/time.h>
+
 #include <getopt.h>
 
 #include "listen.h"
@@ -54,6 +56,10 @@ void	cli_usage_error(const char *, ...)
 void	cli_version(void) __attribute__((noreturn));
 void	cli_init(struct cli_common *, const char *);
 void	cli_usage_hint(void) __attribute__((noreturn));
+unsigned long cli_number(const char *, const char *, unsigned long,
+	    unsigned long);
+void	cli_seconds(const char *, const char *, double, double,
+	    struct timeval *);
 const char *cli_progname(void);
 
 #endif

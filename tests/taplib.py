@@ -6,6 +6,7 @@ activation) and stopped by PID."""
 import errno
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -198,3 +199,39 @@ def read_lines(sock, count, timeout):
             line, buf = buf.split(b"\n", 1)
             out.append((time.monotonic(), line + b"\n"))
     return out
+
+
+def rss_kib(pid):
+    """VmRSS of a process in KiB (0 when it is gone)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def check_common_cli(t, prog, options, timeout=10):
+    """What every daemon's command line does alike: --help lists the given
+    options and exits 0, --version names the program and the version, an
+    unknown flag and nowhere to listen are usage errors (64)."""
+    name = os.path.basename(prog)
+
+    def run(args):
+        return subprocess.run([binary(prog)] + args, capture_output=True,
+                              text=True, timeout=timeout)
+    r = run(["--help"])
+    t.ok(r.returncode == 0 and all(o in r.stdout for o in options),
+         "--help exits 0 and lists the options", r)
+    r = run(["--version"])
+    t.ok(r.returncode == 0 and re.match(r"%s \(clockwork\) \d" % re.escape(name),
+                                        r.stdout),
+         "--version names the program and version", r)
+    r = run(["--bogus"])
+    t.ok(r.returncode == 64 and "bogus" in r.stderr,
+         "a bad flag exits 64 with a message", r)
+    r = run([])
+    t.ok(r.returncode == 64 and "--port" in r.stderr,
+         "no port and no socket handed over: usage error 64", r)

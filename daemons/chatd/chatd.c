@@ -23,7 +23,6 @@
 #include "cli.h"
 #include "life.h"
 #include "log.h"
-#include "numparse.h"
 #include "relay.h"
 #include "sdnotify.h"
 #include "serve.h"
@@ -113,7 +112,6 @@ chatd_options(int argc, char **argv, struct cli_common *cli,
 		{ "names",	  no_argument,	     NULL, OPT_NAMES },
 		{ NULL, 0, NULL, 0 }
 	};
-	unsigned long n;
 	int ch;
 
 	chatd.max_line = CHATD_MAX_LINE;
@@ -128,21 +126,15 @@ chatd_options(int argc, char **argv, struct cli_common *cli,
 			continue;
 		switch (ch) {
 		case OPT_IDLE_TIMEOUT:
-			if (parse_seconds(optarg, 0, 86400, idle) == -1)
-				cli_usage_error("bad idle timeout '%s' "
-				    "(0-86400 seconds)", optarg);
+			cli_seconds("--idle-timeout", optarg, 0, 86400, idle);
 			break;
 		case OPT_MAX_LINE:
-			if (parse_ulong(optarg, 1, 1048576, &n) == -1)
-				cli_usage_error("bad --max-line '%s' "
-				    "(1-1048576)", optarg);
-			chatd.max_line = n;
+			chatd.max_line = cli_number("--max-line", optarg, 1,
+			    1048576);
 			break;
 		case OPT_MAX_QUEUE:
-			if (parse_ulong(optarg, 1024, 1073741824, &n) == -1)
-				cli_usage_error("bad --max-queue '%s' "
-				    "(1024-1073741824)", optarg);
-			chatd.max_queue = n;
+			chatd.max_queue = cli_number("--max-queue", optarg,
+			    1024, 1073741824);
 			break;
 		case OPT_NAMES:
 			chatd.names = 1;

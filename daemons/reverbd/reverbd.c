@@ -32,7 +32,6 @@
 #include "lineio.h"
 #include "listen.h"
 #include "log.h"
-#include "numparse.h"
 #include "sdnotify.h"
 #include "serve.h"
 #include "server.h"
@@ -489,7 +488,6 @@ reverbd_options(int argc, char **argv, struct cli_common *cli)
 		{ "max-pending",  required_argument, NULL, OPT_MAX_PENDING },
 		{ NULL, 0, NULL, 0 }
 	};
-	unsigned long n;
 	int ch;
 
 	rd.max_line = REVERBD_MAX_LINE;
@@ -504,26 +502,19 @@ reverbd_options(int argc, char **argv, struct cli_common *cli)
 			continue;
 		switch (ch) {
 		case 'd':
-			if (parse_seconds(optarg, 0, 3600, &rd.delay) == -1)
-				cli_usage_error("bad delay '%s' (0-3600 "
-				    "seconds)", optarg);
+			cli_seconds("--delay", optarg, 0, 3600, &rd.delay);
 			break;
 		case OPT_IDLE_TIMEOUT:
-			if (parse_seconds(optarg, 0.001, 86400, &rd.idle) == -1)
-				cli_usage_error("bad idle timeout '%s' "
-				    "(0.001-86400 seconds)", optarg);
+			cli_seconds("--idle-timeout", optarg, 0.001, 86400,
+			    &rd.idle);
 			break;
 		case OPT_MAX_LINE:
-			if (parse_ulong(optarg, 1, 1048576, &n) == -1)
-				cli_usage_error("bad --max-line '%s' "
-				    "(1-1048576)", optarg);
-			rd.max_line = n;
+			rd.max_line = cli_number("--max-line", optarg, 1,
+			    1048576);
 			break;
 		case OPT_MAX_PENDING:
-			if (parse_ulong(optarg, 1, 100000, &n) == -1)
-				cli_usage_error("bad --max-pending '%s' "
-				    "(1-100000)", optarg);
-			rd.max_pending = n;
+			rd.max_pending = cli_number("--max-pending", optarg, 1,
+			    100000);
 			break;
 		case 'h':
 			usage();

@@ -9,7 +9,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
-from taplib import Daemon, binary, free_port, under_valgrind  # noqa: E402
+from taplib import Daemon, free_port, under_valgrind  # noqa: E402
 
 CHATD = "daemons/chatd/chatd"
 # Under valgrind (make check-valgrind) everything is many times slower.

@@ -8,25 +8,16 @@ a flood of lines, a mass departure."""
 
 import os
 import select
-import socket
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests", "chatd"))
-from taplib import Tap, under_valgrind  # noqa: E402
+from taplib import Tap, rss_kib, under_valgrind  # noqa: E402
 from chatlib import SLOW, Client, serve  # noqa: E402
 
 t = Tap()
 CLIENTS = 500
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def sanitized(pid):

@@ -63,6 +63,31 @@ START_TEST(test_bad_max_clients_exits_64)
 }
 END_TEST
 
+START_TEST(test_cli_number_and_seconds)
+{
+	struct timeval tv;
+
+	ck_assert_uint_eq(cli_number("--max-line", "4096", 1, 1048576), 4096);
+	cli_seconds("--idle-timeout", "0.25", 0, 86400, &tv);
+	ck_assert_int_eq(tv.tv_sec, 0);
+	ck_assert_int_eq(tv.tv_usec, 250000);
+}
+END_TEST
+
+START_TEST(test_cli_number_out_of_range_exits_64)
+{
+	(void)cli_number("--max-queue", "1023", 1024, 1073741824);
+}
+END_TEST
+
+START_TEST(test_cli_seconds_bad_exits_64)
+{
+	struct timeval tv;
+
+	cli_seconds("--idle-timeout", "soon", 0, 86400, &tv);
+}
+END_TEST
+
 START_TEST(test_parse_ulong)
 {
 	unsigned long v;
@@ -125,6 +150,9 @@ cli_suite(void)
 	tcase_add_test(core, test_log_escape);
 	tcase_add_exit_test(limits, test_bad_port_exits_64, 64);
 	tcase_add_exit_test(limits, test_bad_max_clients_exits_64, 64);
+	tcase_add_test(limits, test_cli_number_and_seconds);
+	tcase_add_exit_test(limits, test_cli_number_out_of_range_exits_64, 64);
+	tcase_add_exit_test(limits, test_cli_seconds_bad_exits_64, 64);
 	tcase_add_test(limits, test_parse_ulong);
 	tcase_add_test(limits, test_parse_seconds);
 	suite_add_tcase(s, core);

@@ -32,6 +32,7 @@
 #include "lineio.h"
 #include "listen.h"
 #include "log.h"
+#include "monotime.h"
 #include "numparse.h"
 #include "sdnotify.h"
 #include "serve.h"
@@ -161,11 +162,10 @@ usage(void)
 static uint64_t
 reverb_now(void)
 {
-	struct timespec ts;
+	uint64_t now = monotime_us();
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	event_base_update_cache_time(rd.base);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	return now;
 }
 
 /* Lines of rc still owed their plain echo (for the counters only). */

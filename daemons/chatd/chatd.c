@@ -43,7 +43,7 @@ enum {
 };
 
 struct chatd		 chatd;
-static struct event	*status_ev;
+static struct life_stop	 stop = { .grace = { CHATD_GRACE_SEC, 0 } };
 
 static void	chatd_options(int, char **, struct cli_common *,
 		    struct timeval *);
@@ -85,18 +85,16 @@ chatd_status_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * SIGTERM: what was said so far goes out, then every client gets the
- * farewell and is closed once it is sent, within the grace period.
+ * SIGTERM: what was said so far goes out, nothing is said from then on,
+ * and lib/life's stop follows: every client gets the farewell
+ * (client_stopping) and is closed once it is sent, within the grace.
  */
 static void
 chatd_stop(void *arg)
 {
-	struct timeval grace = { CHATD_GRACE_SEC, 0 };
-
-	evtimer_del(status_ev);
 	relay_flush(chatd.relay);
 	chatd.stopping = 1;
-	server_shutdown(chatd.srv, &grace);
+	life_stop_server(arg);
 }
 
 /* Reads the command line into chatd and cli; exits 64 on a bad one. */
@@ -199,11 +197,12 @@ main(int argc, char **argv)
 	if (chatd.idle_on && idle_list_init(&chatd.idle, chatd.base, &idle,
 	    client_idle_cb, NULL) == -1)
 		fatalx(EX_OSERR, "cannot create the idle timer");
-	if ((status_ev = event_new(chatd.base, -1, EV_PERSIST,
+	if ((stop.timer = event_new(chatd.base, -1, EV_PERSIST,
 	    chatd_status_cb, NULL)) == NULL ||
-	    event_add(status_ev, &status_tv) == -1)
+	    event_add(stop.timer, &status_tv) == -1)
 		fatalx(EX_OSERR, "cannot create the status timer");
-	if (life_start(chatd.base, chatd_stop, NULL) == -1)
+	stop.srv = chatd.srv;
+	if (life_start(chatd.base, chatd_stop, &stop) == -1)
 		fatalx(EX_OSERR, "cannot watch signals");
 
 	serve_log_ready(&set, "%s, idle timeout %ld s, max line %zu, max "
@@ -218,7 +217,8 @@ main(int argc, char **argv)
 	log_info("stopped: %llu messages relayed, %llu clients dropped as "
 	    "too slow", relay_said(chatd.relay), chatd.slow);
 	life_end();
-	event_free(status_ev);
+	event_free(stop.timer);
+	chatd.stopping = 1;	/* the last closes tell nobody */
 	server_free(chatd.srv);
 	relay_free(chatd.relay);
 	if (chatd.idle_on)

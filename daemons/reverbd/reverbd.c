@@ -32,6 +32,7 @@
 #include "lineio.h"
 #include "listen.h"
 #include "log.h"
+#include "monotime.h"
 #include "sdnotify.h"
 #include "serve.h"
 #include "server.h"
@@ -116,7 +117,7 @@ static uint64_t	reverb_now(void);
 static size_t	reverb_plain_owed(const struct reverb_conn *);
 static void	reverbd_options(int, char **, struct cli_common *);
 static void	reverbd_size(struct server_limits *);
-static void	reverbd_stop(void *);
+static void	reverbd_grace(struct timeval *);
 static void	usage(void) __attribute__((noreturn));
 
 static const struct server_ops reverb_ops = {
@@ -160,11 +161,10 @@ usage(void)
 static uint64_t
 reverb_now(void)
 {
-	struct timespec ts;
+	uint64_t now = monotime_us();
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	event_base_update_cache_time(rd.base);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	return now;
 }
 
 /* Lines of rc still owed their plain echo (for the counters only). */
@@ -458,22 +458,18 @@ reverb_status_cb(evutil_socket_t fd, short what, void *arg)
 
 /* SIGTERM: owed echoes still go out, within a bounded grace period. */
 static void
-reverbd_stop(void *arg)
+reverbd_grace(struct timeval *grace)
 {
-	struct timeval grace;
-
-	grace.tv_sec = 2 * rd.delay.tv_sec + 1;
-	grace.tv_usec = 2 * rd.delay.tv_usec;
-	if (grace.tv_usec >= 1000000) {
-		grace.tv_sec++;
-		grace.tv_usec -= 1000000;
+	grace->tv_sec = 2 * rd.delay.tv_sec + 1;
+	grace->tv_usec = 2 * rd.delay.tv_usec;
+	if (grace->tv_usec >= 1000000) {
+		grace->tv_sec++;
+		grace->tv_usec -= 1000000;
 	}
-	if (grace.tv_sec >= REVERBD_GRACE_MAX) {
-		grace.tv_sec = REVERBD_GRACE_MAX;
-		grace.tv_usec = 0;
+	if (grace->tv_sec >= REVERBD_GRACE_MAX) {
+		grace->tv_sec = REVERBD_GRACE_MAX;
+		grace->tv_usec = 0;
 	}
-	evtimer_del(rd.status_ev);
-	server_shutdown(rd.srv, &grace);
 }
 
 /* Reads the command line into rd and cli; exits 64 on a bad one. */
@@ -568,6 +564,7 @@ main(int argc, char **argv)
 		.lean = 1,	/* buffers only while input or output waits */
 	};
 	struct timeval status_tv = { REVERBD_STATUS_SEC, 0 };
+	struct life_stop stop;
 	struct cli_common cli;
 	struct listen_set set;
 
@@ -584,7 +581,10 @@ main(int argc, char **argv)
 	    reverb_status_cb, NULL)) == NULL ||
 	    event_add(rd.status_ev, &status_tv) == -1)
 		fatalx(EX_OSERR, "cannot create the status timer");
-	if (life_start(rd.base, reverbd_stop, NULL) == -1)
+	stop.srv = rd.srv;
+	stop.timer = rd.status_ev;
+	reverbd_grace(&stop.grace);
+	if (life_start(rd.base, life_stop_server, &stop) == -1)
 		fatalx(EX_OSERR, "cannot watch signals");
 
 	serve_log_ready(&set, "delay %ld.%03ld s, idle timeout %ld s, max %lu "

@@ -149,3 +149,12 @@ class Client:
 
     def close(self):
         self.s.close()
+
+
+def seated(port, n=2, **kw):
+    """n clients in the room, each past its greeting and the arrivals of
+    those after it: a quiet start."""
+    cs = [Client(port, **kw) for _ in range(n)]
+    for i, c in enumerate(cs):
+        c.lines(2 + n - 1 - i)
+    return cs

@@ -17,7 +17,7 @@ import time
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests", "chatd"))
 from taplib import Tap, binary, check_common_cli  # noqa: E402
-from chatlib import CHATD, SLOW, Client, serve  # noqa: E402
+from chatlib import CHATD, SLOW, Client, seated, serve  # noqa: E402
 
 t = Tap()
 
@@ -82,10 +82,7 @@ def protocol(port, label, host="127.0.0.1"):
 def ordering(port, label, senders=5, each=40):
     """Several clients talk at once: every client sees the same order,
     and each sender's lines in the order it sent them."""
-    cs = [Client(port) for _ in range(senders)]
-    # Greetings and the arrivals of those after: a quiet start.
-    for i, c in enumerate(cs):
-        c.lines(2 + len(cs) - 1 - i)
+    cs = seated(port, senders)
     for k in range(each):
         for i, c in enumerate(cs):
             c.send(b"m%d-%d\n" % (i, k))
@@ -295,11 +292,7 @@ with d:
 # --- half-close, a last line without newline, SIGTERM ---------------------------------
 port, d = serve([])
 with d:
-    a = Client(port)
-    b = Client(port)
-    a.lines(2)
-    b.lines(2)
-    a.line()
+    a, b = seated(port)
     b.send(b"bye\nlast words")
     b.s.shutdown(socket.SHUT_WR)
     rest, eof = b.closed()
@@ -352,10 +345,7 @@ with d:
 # --- --max-clients ------------------------------------------------------------------
 port, d = serve(["--max-clients", "2"])
 with d:
-    a = Client(port)
-    b = Client(port)
-    a.lines(3)
-    b.lines(2)
+    a, b = seated(port)
     c = Client(port)
     rest, eof = c.closed()
     t.ok(eof and b"You are" not in rest, "--max-clients 2: a third client is refused", rest)

@@ -14,7 +14,7 @@ import time
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests", "chatd"))
 from taplib import Tap, rss_kib, under_valgrind  # noqa: E402
-from chatlib import SLOW, Client, serve  # noqa: E402
+from chatlib import SLOW, Client, seated, serve  # noqa: E402
 
 t = Tap()
 CLIENTS = 500
@@ -112,10 +112,7 @@ def timed_round(sender, reader, seq, tag):
 
 port, d = serve([])
 with d:
-    sender = Client(port)
-    reader = Client(port)
-    sender.lines(3)
-    reader.lines(2)
+    sender, reader = seated(port)
     # Baseline: the same two clients, the same lines, nobody slow.
     base = []
     for i in range(100):
@@ -164,10 +161,7 @@ with d:
 # --- long lines ------------------------------------------------------------------------
 port, d = serve(["--max-line", "100"])
 with d:
-    a = Client(port)
-    b = Client(port)
-    a.lines(3)
-    b.lines(2)
+    a, b = seated(port)
     a.send(b"q" * 101 + b"\n")
     t.eq(a.line(), b"Line too long (max 100 bytes).\n", "--max-line 100: 101 bytes refused to its sender")
     a.send(b"q" * 100 + b"\r\n")
@@ -194,10 +188,7 @@ with d:
 # --- a flood of short lines: none lost, none reordered ---------------------------------
 port, d = serve([])
 with d:
-    a = Client(port)
-    b = Client(port)
-    a.lines(3)
-    b.lines(2)
+    a, b = seated(port)
     n = 20000
     flood = b"".join(b"%d\n" % i for i in range(n))
     # Both read as they go, the sender too, as nc does: a client that

@@ -168,8 +168,6 @@ int
 main(int argc, char **argv)
 {
 	struct server_limits limits = {
-		/* A line and its CR and LF wait at most; more is not read. */
-		.max_input = 0,
 		/* --max-queue is chatd's own check (client.c), not lib's. */
 		.max_output = 0,
 		/*
@@ -186,6 +184,7 @@ main(int argc, char **argv)
 	chatd_options(argc, argv, &cli, &idle);
 	log_init(argv[0], cli.verbosity);
 	chatd_size();
+	/* A line, its CR and LF wait at most; more is not read meanwhile. */
 	limits.max_input = chatd.linecap;
 	if (room_init(&chatd.room, chatd.names) == -1)
 		fatal(EX_OSERR, "room");
@@ -205,10 +204,10 @@ main(int argc, char **argv)
 	if (life_start(chatd.base, chatd_stop, &stop) == -1)
 		fatalx(EX_OSERR, "cannot watch signals");
 
-	serve_log_ready(&set, "%s, idle timeout %ld s, max line %zu, max "
-	    "queue %zu, max %lu clients", chatd.names ? "names" : "addresses",
-	    (long)idle.tv_sec, chatd.max_line, chatd.max_queue,
-	    cli.max_clients);
+	serve_log_ready(&set, "%s, idle timeout %ld.%03ld s, max line %zu, "
+	    "max queue %zu, max %lu clients", chatd.names ? "names" :
+	    "addresses", (long)idle.tv_sec, (long)idle.tv_usec / 1000,
+	    chatd.max_line, chatd.max_queue, cli.max_clients);
 	sdn_ready();
 	chatd_status_cb(-1, 0, NULL);
 	if (event_base_dispatch(chatd.base) == -1)

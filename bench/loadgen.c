@@ -13,9 +13,10 @@
  *             the error of each echo against its schedule.
  *   tput      echo throughput: C clients keep W lines in flight.
  *   ftp       N clients connect and log in anonymously, then stay idle.
- *   chat      N clients join a chat room; once the arrivals have settled,
- *             one of them says a line a second: the time from its send to
- *             each client's receipt (to the last one, per line), and the
+ *   chat      N clients join a chat room; once the arrivals have settled
+ *             (a line said after them has reached every client), one of
+ *             them says a line a second: the time from its send to each
+ *             client's receipt (to the last one, per line), and the
  *             server's RSS per client.
  *
  * Results are printed as "key=value" lines; --out PREFIX also writes
@@ -154,7 +155,9 @@ static int64_t		*chat_lat;		/* every delivery, ns */
 static size_t		 chat_nlat;
 static uint64_t		 chat_arrivals, chat_lines, chat_unknown;
 static unsigned		 chat_joined;
-static int64_t		 chat_last_arrival;
+static unsigned		*chat_sync_got;		/* receivers of "s K" */
+static unsigned		 chat_syncs, chat_sync_cap, chat_synced;
+static char		 chat_unknown_ex[3][64];
 
 /* ftp */
 static unsigned		 ftp_done, ftp_failed;
@@ -454,6 +457,20 @@ send_str(unsigned i, const char *s)
 		conn_close(i, 1);
 }
 
+/* A line's bytes so far: longer lines keep their first LINE_CAP - 1. */
+static void
+line_append(struct client *c, const char *p, ssize_t n)
+{
+	ssize_t room = LINE_CAP - 1 - c->linelen;
+
+	if (n > room)
+		n = room;
+	if (n > 0) {
+		memcpy(c->line + c->linelen, p, (size_t)n);
+		c->linelen += (uint16_t)n;
+	}
+}
+
 static void
 conn_read(unsigned i)
 {
@@ -504,26 +521,15 @@ conn_read(unsigned i)
 		for (k = 0; k < n; k++) {
 			if (buf[k] != '\n')
 				continue;
-			if (c->linelen + (k - start) < LINE_CAP) {
-				memcpy(c->line + c->linelen, buf + start,
-				    (size_t)(k - start));
-				c->linelen += (uint16_t)(k - start);
-			} else
-				c->linelen = LINE_CAP - 1;
+			line_append(c, buf + start, k - start);
 			on_line(i, c->line, c->linelen, t);
 			if (c->fd == -1)
 				return;
 			c->linelen = 0;
 			start = k + 1;
 		}
-		if (n - start > 0) {
-			if (c->linelen + (n - start) < LINE_CAP) {
-				memcpy(c->line + c->linelen, buf + start,
-				    (size_t)(n - start));
-				c->linelen += (uint16_t)(n - start);
-			} else
-				c->linelen = LINE_CAP - 1;
-		}
+		if (n - start > 0)
+			line_append(c, buf + start, n - start);
 	}
 }
 
@@ -676,6 +682,7 @@ on_chat_line(unsigned i, const char *s, size_t len, int64_t t)
 	const char *p;
 	unsigned long seq;
 	size_t k;
+	char kind;
 
 	chat_lines++;
 	if (len >= 8 && memcmp(s, "You are ", 8) == 0) {
@@ -686,13 +693,22 @@ on_chat_line(unsigned i, const char *s, size_t len, int64_t t)
 	}
 	if (len >= 12 && memcmp(s + len - 12, " has arrived", 12) == 0) {
 		chat_arrivals++;
-		chat_last_arrival = now_ns();
 		return;
 	}
+	if (len >= 10 && memcmp(s, "Here now: ", 10) == 0)
+		return;		/* chatd's list of who is there */
+	kind = 0;
 	for (k = 0, p = NULL; k + 4 <= len; k++)
-		if (memcmp(s + k, ": m ", 4) == 0)
+		if (memcmp(s + k, ": m ", 4) == 0 ||
+		    memcmp(s + k, ": s ", 4) == 0) {
+			kind = s[k + 2];
 			p = s + k + 4;
+		}
 	if (p == NULL || p == s + len || !isdigit((unsigned char)*p)) {
+		if (chat_unknown < 3)
+			snprintf(chat_unknown_ex[chat_unknown],
+			    sizeof(chat_unknown_ex[0]), "%.*s",
+			    (int)(len < 60 ? len : 60), s);
 		chat_unknown++;
 		return;
 	}
@@ -700,6 +716,12 @@ on_chat_line(unsigned i, const char *s, size_t len, int64_t t)
 	for (seq = 0; p < s + len && isdigit((unsigned char)*p) &&
 	    seq < 1000000; p++)
 		seq = seq * 10 + (unsigned long)(*p - '0');
+	if (kind == 's') {
+		if (seq < chat_syncs && ++chat_sync_got[seq] >= n_open &&
+		    !chat_synced)
+			chat_synced = (unsigned)seq + 1;
+		return;
+	}
 	if (chat_msgs == NULL || seq >= o.messages ||
 	    chat_msgs[seq].t_send == 0)
 		return;
@@ -1211,12 +1233,46 @@ mode_ftp(void)
 	    n_closed_early);
 }
 
-/* The arrivals are over: everyone in, and no news of one for 2 s. */
+/* Every client has been greeted. */
+static int
+all_joined(void)
+{
+	return all_connected() && chat_joined >= n_open;
+}
+
+/* A sync line said after every arrival has reached every client. */
 static int
 chat_settled(void)
 {
-	return all_connected() && chat_joined >= n_open &&
-	    now_ns() - chat_last_arrival > 2 * NSEC;
+	return chat_synced != 0;
+}
+
+/*
+ * Until the arrivals are over: client 0 says "s K" every 2 s; once one
+ * of them has reached every client, so has every arrival before it (a
+ * client enters the room only after its arrival is announced, and each
+ * client gets the room's lines in order).
+ */
+static void
+chat_settle(unsigned sender, int64_t deadline)
+{
+	char line[32];
+	int64_t next;
+
+	while (!chat_settled() && now_ns() < deadline) {
+		if (chat_syncs == chat_sync_cap) {
+			chat_sync_cap = chat_sync_cap ? 2 * chat_sync_cap : 256;
+			chat_sync_got = realloc(chat_sync_got, chat_sync_cap *
+			    sizeof(*chat_sync_got));
+			if (chat_sync_got == NULL)
+				die("out of memory");
+		}
+		chat_sync_got[chat_syncs] = 0;
+		snprintf(line, sizeof(line), "s %u\n", chat_syncs++);
+		send_str(sender, line);
+		next = now_ns() + 2 * NSEC;
+		run_loop(next < deadline ? next : deadline, chat_settled);
+	}
 }
 
 static void
@@ -1238,20 +1294,23 @@ mode_chat(void)
 	sample_proc(&dummy, &rss0);
 	connect_all();
 	report_connect();
-	chat_last_arrival = now_ns();
-	t0 = now_ns();
-	run_loop(t0 + (int64_t)(o.settle * NSEC), chat_settled);
-	printf("settle_secs=%.3f\nsettled=%d\njoined=%u\n"
-	    "arrival_lines=%" PRIu64 "\narrival_lines_expected=%" PRIu64 "\n",
-	    (double)(now_ns() - t0) / NSEC, chat_settled(), chat_joined,
-	    chat_arrivals, (uint64_t)n_open * (n_open - 1) / 2);
-	sample_proc(&dummy, &rss_room);
 	while (sender < o.conns && cl[sender].state != CS_OPEN)
 		sender++;
 	if (sender == o.conns)
 		die("no client to speak");
-	/* One line a second, 50 ms after each wall-clock second. */
-	t = (now_ns() / NSEC + 2) * NSEC + 50 * MSEC;
+	t0 = now_ns();
+	run_loop(t0 + (int64_t)(o.settle * NSEC), all_joined);
+	chat_settle(sender, t0 + (int64_t)(o.settle * NSEC));
+	printf("settle_secs=%.3f\nsettled=%d\nsyncs=%u\njoined=%u\n"
+	    "arrival_lines=%" PRIu64 "\narrival_lines_expected=%" PRIu64 "\n",
+	    (double)(now_ns() - t0) / NSEC, chat_settled(), chat_syncs,
+	    chat_joined, chat_arrivals, (uint64_t)n_open * (n_open - 1) / 2);
+	sample_proc(&dummy, &rss_room);
+	/*
+	 * One line a second, 50 ms after each wall-clock second, from 3 s
+	 * on: a sync or two said after the one that settled may be in flight.
+	 */
+	t = (now_ns() / NSEC + 3) * NSEC + 50 * MSEC;
 	run_loop(t, NULL);
 	sample_proc(&cpu0, &dummy);
 	pre0 = proc_preempt;
@@ -1289,6 +1348,8 @@ mode_chat(void)
 	printf("deliveries=%zu\ndeliveries_expected=%" PRIu64 "\n"
 	    "messages_to_all=%u\nunknown_lines=%" PRIu64 "\n", chat_nlat,
 	    (uint64_t)o.messages * n_open, complete, chat_unknown);
+	for (k = 0; k < 3 && k < chat_unknown; k++)
+		printf("unknown_line_%u=%s\n", k + 1, chat_unknown_ex[k]);
 	if (nl == 0)
 		return;
 	qsort(last, nl, sizeof(*last), cmp_i64);

@@ -157,6 +157,8 @@ static uint64_t		 chat_arrivals, chat_lines, chat_unknown;
 static unsigned		 chat_joined;
 static unsigned		*chat_sync_got;		/* receivers of "s K" */
 static unsigned		 chat_syncs, chat_sync_cap, chat_synced;
+static unsigned		 chat_sender;		/* the client that speaks */
+static int		 chat_sync_back;	/* it heard its last sync */
 static char		 chat_unknown_ex[3][64];
 
 /* ftp */
@@ -720,6 +722,8 @@ on_chat_line(unsigned i, const char *s, size_t len, int64_t t)
 		if (seq < chat_syncs && ++chat_sync_got[seq] >= n_open &&
 		    !chat_synced)
 			chat_synced = (unsigned)seq + 1;
+		if (i == chat_sender && seq + 1 == chat_syncs)
+			chat_sync_back = 1;
 		return;
 	}
 	if (chat_msgs == NULL || seq >= o.messages ||
@@ -1247,18 +1251,30 @@ chat_settled(void)
 	return chat_synced != 0;
 }
 
+/* The server has passed the last sync on; 2 s have gone by since. */
+static int64_t		 chat_sync_due;
+
+static int
+chat_sync_next(void)
+{
+	return chat_settled() || (chat_sync_back && now_ns() >= chat_sync_due);
+}
+
 /*
- * Until the arrivals are over: client 0 says "s K" every 2 s; once one
- * of them has reached every client, so has every arrival before it (a
- * client enters the room only after its arrival is announced, and each
- * client gets the room's lines in order).
+ * Until the arrivals are over: client 0 says "s K"; once one of them has
+ * reached every client, so has every arrival before it (a client enters
+ * the room only after its arrival is announced, and each client gets the
+ * room's lines in order).  The next is said only once the speaker has
+ * heard the last one back (and 2 s on), so that the server never has a
+ * backlog of them: the book's server reads a client's next line only
+ * after its broadcaster took the last.
  */
 static void
 chat_settle(unsigned sender, int64_t deadline)
 {
 	char line[32];
-	int64_t next;
 
+	chat_sender = sender;
 	while (!chat_settled() && now_ns() < deadline) {
 		if (chat_syncs == chat_sync_cap) {
 			chat_sync_cap = chat_sync_cap ? 2 * chat_sync_cap : 256;
@@ -1268,10 +1284,11 @@ chat_settle(unsigned sender, int64_t deadline)
 				die("out of memory");
 		}
 		chat_sync_got[chat_syncs] = 0;
+		chat_sync_back = 0;
 		snprintf(line, sizeof(line), "s %u\n", chat_syncs++);
 		send_str(sender, line);
-		next = now_ns() + 2 * NSEC;
-		run_loop(next < deadline ? next : deadline, chat_settled);
+		chat_sync_due = now_ns() + 2 * NSEC;
+		run_loop(deadline, chat_sync_next);
 	}
 }
 

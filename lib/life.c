@@ -2,8 +2,11 @@
 /*
  * The daemon's life.  SIGTERM or SIGINT asks for a graceful stop: the
  * daemon's stop callback runs once (it stops accepting and lets clients
- * drain) and a second signal leaves the loop at once.  SIGPIPE is ignored:
- * a vanished client is an error on its own socket, not a dead daemon.
+ * drain) and a second signal leaves the loop at once.  SIGHUP runs the
+ * daemon's reload callback, when it has one (a re-execution that keeps
+ * the clients, lib/handover.c), and is only logged otherwise.  SIGPIPE is
+ * ignored: a vanished client is an error on its own socket, not a dead
+ * daemon.
  */
 #include <signal.h>
 #include <string.h>
@@ -17,6 +20,8 @@
 static struct event *sig_events[3];
 static void (*stop_cb)(void *);
 static void *stop_arg;
+static void (*reload_cb)(void *);
+static void *reload_arg;
 static int stopping;
 
 /* A precise timer, so that clockd's ticks land within microseconds. */
@@ -40,7 +45,13 @@ life_signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct event_base *base = arg;
 
 	if (sig == SIGHUP) {
-		log_info("SIGHUP ignored: there is no configuration to reload");
+		if (stopping)
+			log_info("SIGHUP ignored: stopping");
+		else if (reload_cb != NULL)
+			reload_cb(reload_arg);
+		else
+			log_info("SIGHUP ignored: there is no configuration "
+			    "to reload");
 		return;
 	}
 	if (stopping) {
@@ -78,6 +89,14 @@ life_start(struct event_base *base, void (*cb)(void *), void *arg)
 			return -1;
 	}
 	return sdn_watchdog_start(base);
+}
+
+/* What SIGHUP runs from then on. */
+void
+life_on_reload(void (*cb)(void *), void *arg)
+{
+	reload_cb = cb;
+	reload_arg = arg;
 }
 
 int

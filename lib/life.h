@@ -7,6 +7,7 @@ struct event_base;
 
 struct event_base *life_base_new(void);
 int	life_start(struct event_base *, void (*)(void *), void *);
+void	life_on_reload(void (*)(void *), void *);
 int	life_stopping(void);
 void	life_end(void);
 

@@ -44,7 +44,10 @@ struct conn_io {
 	int		 (*reading)(struct conn *);	/* per paused, closing */
 	void		 (*linger)(struct conn *, const struct timeval *);
 	int		 (*idle)(struct conn *, const struct timeval *);
+	struct evbuffer	*(*output)(struct conn *);	/* queued; may be NULL */
+	struct evbuffer	*(*unread)(struct conn *);	/* input; may be NULL */
 	int		 direct;	/* send(2) may go to the socket itself */
+	int		 portable;	/* a successor can take it over */
 };
 
 struct conn {

@@ -1,0 +1,749 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Handing clients to a successor.  The predecessor writes an image of its
+ * state (lib/handover_image.c, through server_image()) into a sealed
+ * memfd and puts it, with every listening and client socket, into a
+ * capsule: one end of an AF_UNIX datagram socketpair whose queue holds
+ * the sockets as SCM_RIGHTS, HANDOVER_BATCH to a message.  The capsule is
+ * one descriptor whatever the number of clients, and the kernel keeps
+ * every socket in it alive:
+ *
+ *   reload   the daemon re-executes its binary in place (same PID, so
+ *            systemd keeps watching it) with the capsule's number in
+ *            CLOCKWORK_HANDOVER_FD (and its PID in CLOCKWORK_HANDOVER_PID);
+ *   stop     under systemd with an fd store ($FDSTORE), the capsule goes
+ *            to the store as "handover"; systemd (252) hands it to the
+ *            next process of the unit on a restart, in LISTEN_FDS, and
+ *            closes it, and with it every client, on a plain stop.
+ *
+ * The successor opens the capsule, checks everything it reads, adopts
+ * each client whose socket and record agree, and closes the others:
+ * closing the capsule or a socket taken out of it drops the last
+ * reference, so such a client sees the connection end and can reconnect;
+ * none is left connected to nobody.
+ *
+ * Capsule messages (native byte order: same host, same boot):
+ *   first  "CWCAPSUL", version, listeners, clients, 0, image length;
+ *          the memfd
+ *   then   "CWFDBTCH", index of its first socket, count; the sockets
+ */
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "handover.h"
+#include "listen.h"
+#include "log.h"
+#include "numparse.h"
+#include "sdnotify.h"
+#include "server.h"
+
+#define CAPSULE_VERSION		1
+#define CAPSULE_SNDBUF		(4 << 20)	/* the kernel caps it */
+#define HANDOVER_SEALS		(F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+#define HANDOVER_LOG_MAX	10	/* refusals logged one by one */
+#define HANDOVER_BARRIER_USEC	5000000
+
+struct capsule_head {
+	char		 magic[8];	/* "CWCAPSUL" */
+	uint32_t	 version;
+	uint32_t	 nlisteners;
+	uint32_t	 nclients;
+	uint32_t	 zero;
+	uint64_t	 imagelen;
+};
+
+struct capsule_batch {
+	char		 magic[8];	/* "CWFDBTCH" */
+	uint32_t	 first;
+	uint32_t	 count;
+};
+
+/* The process's own hand-over: what to re-execute, what was received. */
+static struct {
+	char			**argv;
+	char			 *exe;
+	int			  have;		/* a predecessor's is pending */
+	struct handover_in	  in;
+	struct handover_head	  head;
+	struct handover_reader	  reader;
+	enum handover_result	  head_res;
+	unsigned		  refusals;	/* logged so far */
+} ho;
+
+static int	capsule_send(int, const void *, size_t, const int *, size_t);
+static ssize_t	capsule_recv(int, void *, size_t, int *, size_t *, int *);
+static int	handover_make(struct server *, const void *, size_t, long *);
+static int	handover_memfd(const void *, size_t);
+static int	handover_env_capsule(void);
+static void	handover_refuse(int, const char *);
+static int	handover_pick(struct handover_in *, const char *, int);
+
+uint64_t
+handover_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Keeps what a re-execution runs: the binary's path now (a package
+ * upgrade replaces the file under that name, which is what is wanted)
+ * and the arguments, before option parsing rearranges them.
+ */
+void
+handover_init(int argc, char **argv)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	size_t len;
+	int i;
+
+	if ((ho.argv = calloc((size_t)argc + 1, sizeof(*ho.argv))) == NULL)
+		return;
+	for (i = 0; i < argc; i++)
+		if ((ho.argv[i] = strdup(argv[i])) == NULL)
+			return;
+	n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	if (n > 0) {
+		path[n] = '\0';
+		len = strlen(path);
+		if (len > 10 && strcmp(path + len - 10, " (deleted)") == 0)
+			path[len - 10] = '\0';
+		ho.exe = strdup(path);
+	} else if (argc > 0 && strchr(argv[0], '/') != NULL)
+		ho.exe = strdup(argv[0]);
+}
+
+/* A capsule may be used when systemd keeps an fd store for us. */
+int
+handover_store_enabled(void)
+{
+	const char *s = getenv("FDSTORE");
+	unsigned long n;
+
+	return getenv("NOTIFY_SOCKET") != NULL && s != NULL &&
+	    parse_ulong(s, 0, ULONG_MAX, &n) == 0 && n > 0;
+}
+
+/* One message of the capsule: data, and n descriptors beside it. */
+static int
+capsule_send(int sock, const void *data, size_t len, const int *fds,
+    size_t n)
+{
+	union {
+		struct cmsghdr	 align;
+		char		 buf[CMSG_SPACE(sizeof(int) * HANDOVER_BATCH)];
+	} ctl;
+	struct msghdr msg;
+	struct iovec iov;
+	struct cmsghdr *cm;
+
+	memset(&msg, 0, sizeof(msg));
+	iov.iov_base = (void *)(uintptr_t)data;
+	iov.iov_len = len;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	if (n > 0) {
+		memset(&ctl, 0, sizeof(ctl));
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * n);
+	}
+	if (sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)len)
+		return -1;
+	return 0;
+}
+
+/*
+ * One message out of the capsule: its data (at most len bytes) and up to
+ * HANDOVER_BATCH descriptors into fds (*n of them), each close-on-exec;
+ * *cut when the kernel cut either short.  -1 when the queue is empty.
+ */
+static ssize_t
+capsule_recv(int sock, void *data, size_t len, int *fds, size_t *n,
+    int *cut)
+{
+	union {
+		struct cmsghdr	 align;
+		char		 buf[CMSG_SPACE(sizeof(int) * HANDOVER_BATCH)];
+	} ctl;
+	struct msghdr msg;
+	struct iovec iov;
+	struct cmsghdr *cm;
+	ssize_t got;
+	size_t k;
+
+	*n = 0;
+	*cut = 0;
+	memset(&msg, 0, sizeof(msg));
+	iov.iov_base = data;
+	iov.iov_len = len;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = ctl.buf;
+	msg.msg_controllen = sizeof(ctl.buf);
+	do
+		got = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	while (got == -1 && errno == EINTR);
+	if (got == -1)
+		return -1;
+	for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		if (k > HANDOVER_BATCH - *n)
+			k = HANDOVER_BATCH - *n;
+		memcpy(fds + *n, CMSG_DATA(cm), k * sizeof(int));
+		*n += k;
+	}
+	*cut = (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) != 0;
+	return got;
+}
+
+/* The image in a memfd sealed against any change, or -1. */
+static int
+handover_memfd(const void *img, size_t len)
+{
+	const char *p = img;
+	ssize_t n;
+	int fd, saved;
+
+	if ((fd = memfd_create("clockwork-handover", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1)
+		return -1;
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fcntl(fd, F_ADD_SEALS, HANDOVER_SEALS | F_SEAL_SEAL) == -1)
+		goto fail;
+	return fd;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+/*
+ * A capsule holding img (len bytes) and fds (nlisteners listening
+ * sockets, then clients).  The caller's descriptors stay its own.
+ * Returns the capsule, or -1 with errno.
+ */
+int
+handover_pack(const void *img, size_t len, const int *fds, size_t nfds,
+    size_t nlisteners)
+{
+	struct capsule_head head;
+	struct capsule_batch batch;
+	int sp[2] = { -1, -1 }, mfd, bufsz = CAPSULE_SNDBUF, saved;
+	size_t first, count;
+
+	if (nlisteners > nfds || nlisteners > HANDOVER_LISTENERS_MAX ||
+	    nfds - nlisteners > HANDOVER_CLIENTS_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((mfd = handover_memfd(img, len)) == -1)
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sp) == -1)
+		goto fail;
+	(void)setsockopt(sp[1], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+	memset(&head, 0, sizeof(head));
+	memcpy(head.magic, "CWCAPSUL", 8);
+	head.version = CAPSULE_VERSION;
+	head.nlisteners = (uint32_t)nlisteners;
+	head.nclients = (uint32_t)(nfds - nlisteners);
+	head.imagelen = len;
+	if (capsule_send(sp[1], &head, sizeof(head), &mfd, 1) == -1)
+		goto fail;
+	memcpy(batch.magic, "CWFDBTCH", 8);
+	for (first = 0; first < nfds; first += count) {
+		count = nfds - first < HANDOVER_BATCH ? nfds - first :
+		    HANDOVER_BATCH;
+		batch.first = (uint32_t)first;
+		batch.count = (uint32_t)count;
+		if (capsule_send(sp[1], &batch, sizeof(batch), fds + first,
+		    count) == -1)
+			goto fail;
+	}
+	close(sp[1]);
+	close(mfd);
+	return sp[0];
+fail:
+	saved = errno;
+	close(mfd);
+	if (sp[0] != -1) {
+		close(sp[0]);
+		close(sp[1]);
+	}
+	errno = saved;
+	return -1;
+}
+
+/*
+ * Empties the capsule into in: the image mapped (or, when it cannot be
+ * trusted, img NULL and why set) and every socket at its place (-1 where
+ * one was lost).  -1 when the capsule holds no hand-over at all; its
+ * descriptors are closed then.  The capsule itself stays the caller's.
+ */
+int
+handover_unpack(int capsule, struct handover_in *in)
+{
+	struct capsule_head head;
+	struct capsule_batch batch;
+	int got[HANDOVER_BATCH], mfd = -1, cut, seals;
+	size_t n, k, total;
+	struct stat st;
+	ssize_t len;
+	void *map;
+
+	memset(in, 0, sizeof(*in));
+	len = capsule_recv(capsule, &head, sizeof(head), got, &n, &cut);
+	if (len == -1) {
+		snprintf(in->why, sizeof(in->why), "empty capsule");
+		return -1;
+	}
+	if (len != (ssize_t)sizeof(head) || cut || n != 1 ||
+	    memcmp(head.magic, "CWCAPSUL", 8) != 0 ||
+	    head.version != CAPSULE_VERSION ||
+	    head.nlisteners > HANDOVER_LISTENERS_MAX ||
+	    head.nclients > HANDOVER_CLIENTS_MAX) {
+		snprintf(in->why, sizeof(in->why), "not a capsule of a "
+		    "version we know");
+		for (k = 0; k < n; k++)
+			close(got[k]);
+		/* Whatever else is in it goes: its clients see the end. */
+		while (capsule_recv(capsule, &batch, sizeof(batch), got, &n,
+		    &cut) != -1)
+			for (k = 0; k < n; k++)
+				close(got[k]);
+		return -1;
+	}
+	mfd = got[0];
+	in->nlisteners = head.nlisteners;
+	in->nclients = head.nclients;
+	total = in->nlisteners + in->nclients;
+	if ((in->fds = malloc((total > 0 ? total : 1) * sizeof(int))) ==
+	    NULL) {
+		close(mfd);
+		snprintf(in->why, sizeof(in->why), "out of memory");
+		in->nlisteners = in->nclients = 0;
+		while (capsule_recv(capsule, &batch, sizeof(batch), got, &n,
+		    &cut) != -1)
+			for (k = 0; k < n; k++)
+				close(got[k]);
+		return 0;
+	}
+	for (k = 0; k < total; k++)
+		in->fds[k] = -1;
+	while ((len = capsule_recv(capsule, &batch, sizeof(batch), got, &n,
+	    &cut)) != -1) {
+		if (cut)
+			in->truncated = 1;
+		if (len != (ssize_t)sizeof(batch) ||
+		    memcmp(batch.magic, "CWFDBTCH", 8) != 0 ||
+		    batch.first > total || n > batch.count ||
+		    n > total - batch.first) {
+			in->truncated = 1;
+			for (k = 0; k < n; k++)
+				close(got[k]);
+			continue;
+		}
+		for (k = 0; k < n; k++) {
+			if (in->fds[batch.first + k] != -1) {
+				in->truncated = 1;
+				close(got[k]);
+			} else
+				in->fds[batch.first + k] = got[k];
+		}
+	}
+	/* The image: a sealed memfd of exactly the length announced. */
+	if (fstat(mfd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size != head.imagelen ||
+	    head.imagelen > HANDOVER_IMAGE_MAX || head.imagelen == 0)
+		snprintf(in->why, sizeof(in->why), "image of the wrong kind "
+		    "or size");
+	else if ((seals = fcntl(mfd, F_GET_SEALS)) == -1 ||
+	    (seals & HANDOVER_SEALS) != HANDOVER_SEALS)
+		snprintf(in->why, sizeof(in->why), "image not sealed");
+	else if ((map = mmap(NULL, (size_t)head.imagelen, PROT_READ,
+	    MAP_PRIVATE, mfd, 0)) == MAP_FAILED)
+		snprintf(in->why, sizeof(in->why), "cannot map the image: %s",
+		    strerror(errno));
+	else {
+		in->img = map;
+		in->len = (size_t)head.imagelen;
+	}
+	close(mfd);
+	return 0;
+}
+
+/* Closes every socket still in in and lets go of the image. */
+void
+handover_in_close(struct handover_in *in)
+{
+	size_t k;
+
+	if (in->fds != NULL)
+		for (k = 0; k < in->nlisteners + in->nclients; k++)
+			if (in->fds[k] != -1)
+				close(in->fds[k]);
+	free(in->fds);
+	if (in->img != NULL)
+		munmap(in->img, in->len);
+	memset(in, 0, sizeof(*in));
+}
+
+/* The capsule our predecessor passed across execve, or -1. */
+static int
+handover_env_capsule(void)
+{
+	const char *sfd = getenv(HANDOVER_ENV_FD);
+	const char *spid = getenv(HANDOVER_ENV_PID);
+	unsigned long fd, pid;
+	int ok;
+
+	ok = sfd != NULL && spid != NULL &&
+	    parse_ulong(sfd, 3, INT_MAX, &fd) == 0 &&
+	    parse_ulong(spid, 1, INT_MAX, &pid) == 0 &&
+	    (pid_t)pid == getpid() && fcntl((int)fd, F_GETFD) != -1;
+	/* Not for any child of ours. */
+	unsetenv(HANDOVER_ENV_FD);
+	unsetenv(HANDOVER_ENV_PID);
+	if (!ok)
+		return -1;
+	(void)fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+	return (int)fd;
+}
+
+/*
+ * Whether cand should replace the chosen hand-over (ho.in): the only one
+ * whose header reads, or the one that began last.  Reads cand's header
+ * into ho when it wins.
+ */
+static int
+handover_pick(struct handover_in *cand, const char *daemon, int first)
+{
+	struct handover_reader r;
+	struct handover_head h;
+	enum handover_result res = HANDOVER_BAD_MAGIC;
+
+	memset(&r, 0, sizeof(r));
+	memset(&h, 0, sizeof(h));
+	if (cand->img != NULL)
+		res = handover_read_head(&r, cand->img, cand->len, daemon, &h);
+	if (!first && (res != HANDOVER_OK || (ho.head_res == HANDOVER_OK &&
+	    h.started_ns <= ho.head.started_ns)))
+		return 0;
+	ho.reader = r;
+	ho.head = h;
+	ho.head_res = res;
+	if (res == HANDOVER_OK && (h.nlisteners != cand->nlisteners ||
+	    h.nclients != cand->nclients))
+		ho.head_res = HANDOVER_BAD_HEADER;
+	if (cand->img == NULL)
+		ho.head_res = HANDOVER_BAD_MAGIC;
+	return 1;
+}
+
+/*
+ * At start, before anything binds: opens the hand-over left by a
+ * predecessor (across execve, or in systemd's fd store, whose capsules
+ * listen_activated() set aside), keeps its clients for handover_adopt(),
+ * and puts its listening sockets into set unless systemd handed us ours.
+ * daemon: our name (NULL: we take no clients).  Returns 1 when there was
+ * one, 0 when not.
+ */
+int
+handover_receive(struct listen_set *set, const char *daemon)
+{
+	struct handover_in cand;
+	int capsules[LISTEN_MAX + 1], n = 0, i, fd, from_store;
+	size_t k;
+
+	if ((fd = handover_env_capsule()) != -1)
+		capsules[n++] = fd;
+	from_store = set->ncapsules > 0;
+	for (i = 0; i < set->ncapsules; i++)
+		capsules[n++] = set->capsules[i];
+	set->ncapsules = 0;
+	for (i = 0; i < n; i++) {
+		if (handover_unpack(capsules[i], &cand) == -1) {
+			log_warnx("hand-over: %s", cand.why);
+			close(capsules[i]);
+			continue;
+		}
+		close(capsules[i]);
+		if (handover_pick(&cand, daemon != NULL ? daemon : "", !ho.have)) {
+			if (ho.have) {
+				log_warnx("hand-over: an older one closed, "
+				    "with its %zu clients", ho.in.nclients);
+				handover_in_close(&ho.in);
+			}
+			ho.in = cand;
+			ho.have = 1;
+		} else {
+			log_warnx("hand-over: an older one closed, with its "
+			    "%zu clients", cand.nclients);
+			handover_in_close(&cand);
+		}
+	}
+	/* The store's copy is spent: the next start must not see it. */
+	if (from_store)
+		sd_notify(0, "FDSTOREREMOVE=1\nFDNAME=" HANDOVER_FDNAME);
+	if (!ho.have)
+		return 0;
+	/* Our listening sockets, unless systemd passed its own. */
+	for (k = 0; k < ho.in.nlisteners; k++) {
+		fd = ho.in.fds[k];
+		ho.in.fds[k] = -1;
+		if (fd == -1)
+			continue;
+		if (set->activated || set->nfds == LISTEN_MAX ||
+		    sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
+			close(fd);
+			continue;
+		}
+		set->fds[set->nfds++] = fd;
+		set->inherited = 1;
+	}
+	if (daemon == NULL)
+		handover_adopt(NULL);
+	return 1;
+}
+
+/*
+ * The predecessor's own state, when its hand-over is usable; it lives
+ * until handover_adopt(), so the daemon copies what it keeps.
+ */
+const void *
+handover_blob(size_t *len)
+{
+	if (!ho.have || ho.head_res != HANDOVER_OK)
+		return NULL;
+	*len = ho.head.bloblen;
+	return ho.head.blob;
+}
+
+/* A client that is not taken over: logged (the first few), closed. */
+static void
+handover_refuse(int fd, const char *why)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (ho.refusals++ < HANDOVER_LOG_MAX) {
+		if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+			log_peer(LOG_NOTICE, (struct sockaddr *)&ss,
+			    "not taken over: %s", why);
+		else
+			log_info("a client not taken over: %s", why);
+	}
+	close(fd);
+}
+
+/*
+ * The predecessor's clients become srv's, in their order, each with its
+ * record; a client whose record or socket does not check out is closed
+ * (it sees the connection end and can reconnect).  srv NULL: all closed.
+ * Logs one summary.
+ */
+void
+handover_adopt(struct server *srv)
+{
+	struct handover_client rec;
+	enum handover_result r;
+	unsigned long adopted = 0, closed = 0, lost = 0;
+	const char *why, *first_why = NULL;
+	size_t i, nl;
+	int fd, rc;
+
+	if (!ho.have)
+		return;
+	nl = ho.in.nlisteners;
+	r = ho.head_res;
+	for (i = 0; i < ho.in.nclients; i++) {
+		fd = ho.in.fds[nl + i];
+		ho.in.fds[nl + i] = -1;
+		if (r != HANDOVER_LOST && r != HANDOVER_SHORT &&
+		    ho.head_res == HANDOVER_OK)
+			r = handover_read_client(&ho.reader, &rec);
+		if (fd == -1) {
+			lost++;
+			continue;
+		}
+		if (srv == NULL) {
+			why = "this daemon takes over no clients";
+			rc = -1;
+		} else if (r == HANDOVER_OK) {
+			rc = server_adopt(srv, fd, &rec, &why);
+		} else {
+			why = ho.head_res != HANDOVER_OK ? (ho.in.img == NULL ?
+			    ho.in.why : handover_result_str(ho.head_res)) :
+			    r == HANDOVER_END ? "no record for it" :
+			    handover_result_str(r);
+			rc = -1;
+		}
+		if (rc == 0) {
+			adopted++;
+			continue;
+		}
+		closed++;
+		if (rc == -1) {
+			if (first_why == NULL)
+				first_why = why;
+			handover_refuse(fd, why);
+		}
+	}
+	if (ho.head_res == HANDOVER_OK)
+		log_info("took over %lu of %zu clients from %s[%u] in %.1f ms%s",
+		    adopted, ho.in.nclients, ho.head.daemon, ho.head.pid,
+		    (double)(handover_now_ns() - ho.head.started_ns) / 1e6,
+		    ho.in.truncated ? " (some sockets were lost on the way)" :
+		    "");
+	else
+		log_warnx("hand-over unusable (%s)", ho.in.img == NULL ?
+		    ho.in.why : handover_result_str(ho.head_res));
+	if (closed + lost > 0)
+		log_warnx("hand-over: %lu clients closed (%s), %lu lost on "
+		    "the way; they can reconnect", closed,
+		    first_why != NULL ? first_why : "closed on adoption", lost);
+	handover_in_close(&ho.in);
+	memset(&ho.head, 0, sizeof(ho.head));
+	ho.have = 0;
+}
+
+/* The capsule of srv's clients, or -1 (logged); *n: clients in it. */
+static int
+handover_make(struct server *srv, const void *blob, size_t bloblen,
+    long *n)
+{
+	const struct server_stats *st = server_stats(srv);
+	struct handover_writer w;
+	uint64_t t0 = handover_now_ns();
+	size_t cap, nl = 0;
+	long total;
+	int *fds, capsule = -1;
+
+	cap = LISTEN_MAX + st->clients;
+	if ((fds = calloc(cap, sizeof(*fds))) == NULL) {
+		log_warn("hand-over");
+		return -1;
+	}
+	total = server_image(srv, blob, bloblen, t0, &w, fds, cap, &nl);
+	if (total == -1)
+		log_warn("hand-over: cannot write the image");
+	else if ((capsule = handover_pack(w.p, w.len, fds, (size_t)total,
+	    nl)) == -1)
+		log_warn("hand-over: cannot pack %ld sockets", total);
+	else
+		*n = total - (long)nl;
+	handover_write_free(&w);
+	free(fds);
+	return capsule;
+}
+
+/*
+ * Reload: re-executes the daemon's binary with srv's clients, blob its
+ * own state.  Does not return when it works; -1 (logged) when it could
+ * not, the daemon then goes on as it was.
+ */
+int
+handover_reexec(struct server *srv, const void *blob, size_t bloblen)
+{
+	char sfd[16], spid[16];
+	long n = 0;
+	int capsule, saved;
+
+	if (ho.exe == NULL || ho.argv == NULL) {
+		log_warnx("reload: the binary to re-execute is unknown");
+		return -1;
+	}
+	sdn_reloading();
+	if ((capsule = handover_make(srv, blob, bloblen, &n)) == -1) {
+		sdn_ready();
+		return -1;
+	}
+	log_info("reload: re-executing %s with %ld clients", ho.exe, n);
+	snprintf(sfd, sizeof(sfd), "%d", capsule);
+	snprintf(spid, sizeof(spid), "%d", (int)getpid());
+	if (setenv(HANDOVER_ENV_FD, sfd, 1) == -1 ||
+	    setenv(HANDOVER_ENV_PID, spid, 1) == -1 ||
+	    fcntl(capsule, F_SETFD, 0) == -1)
+		goto fail;
+	/* systemd counts the watchdog on across execve: a fresh interval. */
+	sdn_watchdog_ping();
+	fflush(NULL);
+	execv(ho.exe, ho.argv);
+fail:
+	saved = errno;
+	unsetenv(HANDOVER_ENV_FD);
+	unsetenv(HANDOVER_ENV_PID);
+	close(capsule);
+	log_warnx("reload: cannot re-execute %s: %s; still running",
+	    ho.exe, strerror(saved));
+	sdn_ready();
+	errno = saved;
+	return -1;
+}
+
+/*
+ * Stop under systemd with an fd store: srv's clients go to the store for
+ * the unit's next process (a restart); a plain stop closes them.  0 when
+ * handed over: the daemon then lets go of its clients without a word and
+ * exits.  -1 (logged) when not: the daemon stops as usual.
+ */
+int
+handover_to_store(struct server *srv, const void *blob, size_t bloblen)
+{
+	uint64_t t0 = handover_now_ns();
+	long n = 0;
+	int capsule, r;
+
+	if (!handover_store_enabled())
+		return -1;
+	if ((capsule = handover_make(srv, blob, bloblen, &n)) == -1)
+		return -1;
+	r = sd_pid_notify_with_fds(0, 0, "FDSTORE=1\nFDNAME=" HANDOVER_FDNAME,
+	    &capsule, 1);
+	if (r <= 0) {
+		close(capsule);
+		log_warnx("stop: cannot leave the clients to systemd: %s",
+		    r < 0 ? strerror(-r) : "no notification socket");
+		return -1;
+	}
+	/* Make sure systemd holds it before we are gone. */
+	if ((r = sd_notify_barrier(0, HANDOVER_BARRIER_USEC)) < 0)
+		log_warnx("stop: systemd did not confirm the hand-over: %s",
+		    strerror(-r));
+	close(capsule);
+	log_info("stop: %ld clients left to systemd in %.1f ms for the next "
+	    "start (a restart keeps them, a stop closes them)", n,
+	    (double)(handover_now_ns() - t0) / 1e6);
+	return 0;
+}

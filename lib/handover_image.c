@@ -143,7 +143,7 @@ enum handover_result
 handover_read_head(struct handover_reader *r, const void *img, size_t len,
     const char *daemon, struct handover_head *h)
 {
-	const uint8_t *p = img;
+	const uint8_t *p = img, *nul;
 	uint64_t imagelen;
 	uint32_t bloblen;
 
@@ -161,8 +161,11 @@ handover_read_head(struct handover_reader *r, const void *img, size_t len,
 	if (get32(p + 12) != HANDOVER_HEAD_LEN)
 		return HANDOVER_BAD_HEADER;
 	/* The name: NUL-terminated inside its 16 bytes, then only NULs. */
-	if (memchr(p + 16, '\0', HANDOVER_NAME_MAX + 1) == NULL)
+	if ((nul = memchr(p + 16, '\0', HANDOVER_NAME_MAX + 1)) == NULL)
 		return HANDOVER_BAD_HEADER;
+	for (; nul < p + 32; nul++)
+		if (*nul != '\0')
+			return HANDOVER_BAD_HEADER;
 	memcpy(h->daemon, p + 16, HANDOVER_NAME_MAX + 1);
 	if (strcmp(h->daemon, daemon) != 0)
 		return HANDOVER_WRONG_DAEMON;
@@ -210,8 +213,14 @@ handover_read_client(struct handover_reader *r, struct handover_client *c)
 	memset(c, 0, sizeof(*c));
 	if (r->lost)
 		return HANDOVER_LOST;
-	if (r->next >= r->nclients)
+	if (r->next >= r->nclients) {
+		/* Bytes after the last record: written by nobody we know. */
+		if (r->off != r->len) {
+			r->lost = 1;
+			return HANDOVER_LOST;
+		}
 		return HANDOVER_END;
+	}
 	index = r->next++;
 	left = r->len - r->off;
 	p = r->img + r->off;

@@ -27,7 +27,7 @@ struct evbuffer;
 /* What reading an image, or one record of it, came to. */
 enum handover_result {
 	HANDOVER_OK,
-	HANDOVER_END,		/* every client record has been read */
+	HANDOVER_END,		/* every client record has been read, and all of the image */
 	HANDOVER_SHORT,		/* the image ends before what it announces */
 	HANDOVER_BAD_MAGIC,	/* not a hand-over image */
 	HANDOVER_BAD_VERSION,	/* one from a version we do not read */

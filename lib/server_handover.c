@@ -175,7 +175,9 @@ server_adopt(struct server *srv, int fd, const struct handover_client *h,
 		goto out;
 	}
 	if (ho != NULL && ho->restore != NULL) {
-		if (ho->restore(c, h->data, h->datalen) == -1)
+		/* Never NULL, even for an empty record. */
+		if (ho->restore(c, h->data != NULL ? (const void *)h->data :
+		    "", h->datalen) == -1)
 			conn_close(c, "its hand-over record was not usable");
 	} else if (h->datalen != 0)
 		conn_close(c, "a hand-over record this daemon does not keep");

@@ -484,6 +484,7 @@ handover_receive(struct listen_set *set, const char *daemon)
 {
 	struct handover_in cand;
 	int capsules[LISTEN_MAX + 1], n = 0, i, fd, from_store;
+	uint64_t t0 = handover_now_ns();
 	size_t k;
 
 	if ((fd = handover_env_capsule()) != -1)
@@ -518,6 +519,9 @@ handover_receive(struct listen_set *set, const char *daemon)
 		sd_notify(0, "FDSTOREREMOVE=1\nFDNAME=" HANDOVER_FDNAME);
 	if (!ho.have)
 		return 0;
+	log_debug("hand-over: received in %.1f ms, %.1f ms after it began",
+	    (double)(handover_now_ns() - t0) / 1e6, ho.head_res == HANDOVER_OK ?
+	    (double)(handover_now_ns() - ho.head.started_ns) / 1e6 : 0.0);
 	/* Our listening sockets, unless systemd passed its own. */
 	for (k = 0; k < ho.in.nlisteners; k++) {
 		fd = ho.in.fds[k];
@@ -580,6 +584,7 @@ handover_adopt(struct server *srv)
 	enum handover_result r;
 	unsigned long adopted = 0, closed = 0, lost = 0;
 	const char *why, *first_why = NULL;
+	uint64_t t0 = handover_now_ns();
 	size_t i, nl;
 	int fd, rc;
 
@@ -620,6 +625,8 @@ handover_adopt(struct server *srv)
 			handover_refuse(fd, why);
 		}
 	}
+	log_debug("hand-over: clients adopted in %.1f ms",
+	    (double)(handover_now_ns() - t0) / 1e6);
 	if (ho.head_res == HANDOVER_OK)
 		log_info("took over %lu of %zu clients from %s[%u] in %.1f ms%s",
 		    adopted, ho.in.nclients, ho.head.daemon, ho.head.pid,
@@ -645,7 +652,7 @@ handover_make(struct server *srv, const void *blob, size_t bloblen,
 {
 	const struct server_stats *st = server_stats(srv);
 	struct handover_writer w;
-	uint64_t t0 = handover_now_ns();
+	uint64_t t0 = handover_now_ns(), t1;
 	size_t cap, nl = 0;
 	long total;
 	int *fds, capsule = -1;
@@ -656,13 +663,18 @@ handover_make(struct server *srv, const void *blob, size_t bloblen,
 		return -1;
 	}
 	total = server_image(srv, blob, bloblen, t0, &w, fds, cap, &nl);
+	t1 = handover_now_ns();
 	if (total == -1)
 		log_warn("hand-over: cannot write the image");
 	else if ((capsule = handover_pack(w.p, w.len, fds, (size_t)total,
 	    nl)) == -1)
 		log_warn("hand-over: cannot pack %ld sockets", total);
-	else
+	else {
 		*n = total - (long)nl;
+		log_debug("hand-over: image of %ld clients (%zu bytes) in %.1f "
+		    "ms, packed in %.1f ms", *n, w.len, (double)(t1 - t0) / 1e6,
+		    (double)(handover_now_ns() - t1) / 1e6);
+	}
 	handover_write_free(&w);
 	free(fds);
 	return capsule;

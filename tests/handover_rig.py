@@ -12,7 +12,6 @@ import selectors
 import socket
 import struct
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -24,16 +23,10 @@ CAPSULE_HEAD = struct.Struct("=8sIIIIQ")     # magic version nl nc zero imagelen
 CAPSULE_BATCH = struct.Struct("=8sII")       # magic first count
 IMAGE_HEAD = struct.Struct("<8sII16sIIIIQQII")
 RECORD_MIN = 56
-# Moves the sockets to fd 3 on and names the PID they are for, in the
-# process that then becomes the daemon: what systemd does before exec.
-LAUNCH = """import os, sys
-n = int(sys.argv[1])
-for i, h in enumerate(sys.argv[2:2 + n]):
-    os.dup2(int(h), 3 + i)
-    os.close(int(h))
-os.environ["LISTEN_PID"] = str(os.getpid())
-os.execvp(sys.argv[2 + n], sys.argv[2 + n:])
-"""
+# Moves the sockets from fd 200 on to fd 3 on, and names the PID they are
+# for, in the process that then becomes the daemon: what systemd does
+# before exec (bash: dash knows no fd above 9).
+LAUNCH = 'n=$1; shift; i=0; while [ $i -lt $n ]; do eval "exec $((3 + i))<&$((200 + i)) $((200 + i))<&-"; i=$((i + 1)); done; export LISTEN_PID=$$; exec "$@"'
 
 
 class Manager:
@@ -119,7 +112,7 @@ class Manager:
         full.update({"LISTEN_FDS": str(len(fds)), "LISTEN_FDNAMES": ":".join(names),
                      "NOTIFY_SOCKET": self.path, "FDSTORE": "4"})
         log = tempfile.NamedTemporaryFile(prefix="daemon-", suffix=".log", delete=False)
-        cmd = ([sys.executable, "-c", LAUNCH, str(len(high))] + [str(h) for h in high] +
+        cmd = (["bash", "-c", LAUNCH, "launch", str(len(high))] +
                wrapper(reexec) + [binary(argv[0])] + list(argv[1:]))
         proc = subprocess.Popen(cmd, env=full, pass_fds=high, stdin=subprocess.DEVNULL,
                                 stdout=log, stderr=subprocess.STDOUT)

@@ -8,8 +8,9 @@
  * Reload (SIGHUP) re-executes the binary with every client, and a stop
  * under systemd leaves them in its fd store for the next start
  * (lib/handover.c): the successor learns the second last sent, so that it
- * neither repeats nor skips one.  The hand-over waits for the next tick
- * when that is near, so that the successor has most of a second.
+ * neither repeats nor skips one.  The hand-over is made right after a
+ * tick, so that the successor has all but that tick's sends of a second
+ * before the next one is due.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -37,7 +38,6 @@
 #define CLOCKD_RCVBUF		4096	/* input is thrown away */
 #define CLOCKD_STATUS_EVERY	5	/* ticks between STATUS= updates */
 #define CLOCKD_SPLIT_MIN	512	/* clients before two threads send */
-#define CLOCKD_HANDOVER_MARGIN	500000000L /* ns before a tick: wait for it */
 #define CLOCKD_CATCHUP_MAX	10	/* seconds a successor sends late */
 #define CLOCKD_BLOB_LEN		8	/* the second last sent */
 
@@ -45,7 +45,7 @@ enum {
 	OPT_FORMAT = CLI_OPT_DAEMON_FIRST,
 };
 
-/* A hand-over asked for, done right after a tick when one is near. */
+/* A hand-over asked for, done right after the next tick. */
 enum clockd_handover {
 	CLOCKD_KEEP,		/* none */
 	CLOCKD_REEXEC,		/* reload: re-execute with the clients */
@@ -71,7 +71,6 @@ static void	clockd_catch_up(struct clockd *, time_t, time_t);
 static int	clockd_format(struct clockd *, time_t);
 static void	clockd_hand_over(struct clockd *);
 static void	clockd_reload(void *);
-static void	clockd_request(struct clockd *, enum clockd_handover);
 static void	clockd_stop(void *);
 static void	clockd_tick_cb(evutil_socket_t, short, void *);
 static void	clockd_eof(struct conn *);
@@ -215,18 +214,6 @@ clockd_catch_up(struct clockd *cd, time_t prev, time_t now)
 	cd->last_sec = now;
 }
 
-/* Now, or right after the next tick when that is less than the margin away. */
-static void
-clockd_request(struct clockd *cd, enum clockd_handover what)
-{
-	struct timespec now;
-
-	cd->handover = what;
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (1000000000L - now.tv_nsec >= CLOCKD_HANDOVER_MARGIN)
-		clockd_hand_over(cd);
-}
-
 /* The pending hand-over, with the second last sent as clockd's blob. */
 static void
 clockd_hand_over(struct clockd *cd)
@@ -254,10 +241,14 @@ clockd_hand_over(struct clockd *cd)
 	server_shutdown(cd->srv, &grace);
 }
 
+/* SIGHUP: re-executed after the next tick. */
 static void
 clockd_reload(void *arg)
 {
-	clockd_request(arg, CLOCKD_REEXEC);
+	struct clockd *cd = arg;
+
+	if (cd->handover == CLOCKD_KEEP)
+		cd->handover = CLOCKD_REEXEC;
 }
 
 /* Under systemd with an fd store the clients wait there for a restart. */
@@ -268,7 +259,7 @@ clockd_stop(void *arg)
 	struct timeval grace = { 2, 0 };
 
 	if (handover_store_enabled()) {
-		clockd_request(cd, CLOCKD_STORE);
+		cd->handover = CLOCKD_STORE;
 		return;
 	}
 	evtimer_del(cd->tick_ev);

@@ -406,7 +406,7 @@ START_TEST(test_adopt_refused)
 	lfd = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_eq(listen(lfd, 1), 0);
 	ck_assert_int_eq(server_adopt(srv, lfd, &h, &why), -1);
-	ck_assert_str_eq(why, "a listening socket");
+	ck_assert_str_eq(why, "not connected (gone, or listening)");
 	ck_assert_uint_eq(server_stats(srv)->clients, 0);
 	/* The daemon cannot read its record: made, then closed. */
 	restore_rc = -1;

@@ -192,8 +192,19 @@ server_backoff_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *srv = arg;
 
-	if (!srv->shutting_down)
+	if (!srv->shutting_down && !srv->not_accepting)
 		server_listeners_enable(srv, 1);
+}
+
+/*
+ * No more clients for now, the listening sockets kept (for a hand-over):
+ * newcomers wait in the backlog for whoever serves them next.
+ */
+void
+server_stop_accepting(struct server *srv)
+{
+	srv->not_accepting = 1;
+	server_listeners_enable(srv, 0);
 }
 
 /*

@@ -85,6 +85,7 @@ void	server_hold(struct server *);
 void	server_release(struct server *);
 void	server_count_out(struct server *, size_t);
 void	server_shutdown(struct server *, const struct timeval *);
+void	server_stop_accepting(struct server *);
 void	server_free(struct server *);
 
 /* Hand-over (lib/server_handover.c). */

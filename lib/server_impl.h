@@ -78,6 +78,7 @@ struct server {
 	struct server_stats	 stats;
 	void			*arg;
 	int			 shutting_down;
+	int			 not_accepting;	/* server_stop_accepting() */
 	unsigned		 holds;		/* server_hold() depth */
 	time_t			 last_refusal_log;
 	TAILQ_HEAD(, conn)	 conns;

@@ -259,6 +259,8 @@ clockd_stop(void *arg)
 	struct timeval grace = { 2, 0 };
 
 	if (handover_store_enabled()) {
+		/* Newcomers wait in the backlog for the next clockd. */
+		server_stop_accepting(cd->srv);
 		cd->handover = CLOCKD_STORE;
 		return;
 	}

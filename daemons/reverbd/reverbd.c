@@ -670,6 +670,7 @@ reverbd_stop(void *arg)
 	evtimer_del(rd.status_ev);
 	if (handover_store_enabled()) {
 		rd.handing = 1;
+		server_stop_accepting(rd.srv);
 		if (rd.owed == 0)
 			reverbd_to_store();
 		else

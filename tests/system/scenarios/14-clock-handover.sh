@@ -111,8 +111,8 @@ check "no client saw the end: $alive of $N still connected" test "$alive" -eq $N
 for p in $(cat "$dir/pids"); do kill "$p" 2>/dev/null; done
 lines=0 bad=0
 for f in "$dir"/*.log; do
-	n=$(grep -c . "$f")
-	lines=$((lines + n))
+	cnt=$(grep -c . "$f")
+	lines=$((lines + cnt))
 	# One second after the other throughout, and about one a second.
 	if ! awk -F: -v min=$((elapsed - 2)) '
 	    NF == 3 { s = $1 * 3600 + $2 * 60 + $3

@@ -38,7 +38,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
@@ -46,6 +45,7 @@
 #include "handover.h"
 #include "listen.h"
 #include "log.h"
+#include "monotime.h"
 #include "numparse.h"
 #include "sdnotify.h"
 #include "server.h"
@@ -90,15 +90,6 @@ static int	handover_memfd(const void *, size_t);
 static int	handover_env_capsule(void);
 static void	handover_refuse(int, const char *);
 static int	handover_pick(struct handover_in *, const char *, int);
-
-uint64_t
-handover_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /*
  * Keeps what a re-execution runs: the binary's path now (a package
@@ -458,7 +449,7 @@ handover_pick(struct handover_in *cand, const char *daemon, int first)
 	if (cand->img != NULL)
 		res = handover_read_head(&r, cand->img, cand->len, daemon, &h);
 	if (!first && (res != HANDOVER_OK || (ho.head_res == HANDOVER_OK &&
-	    h.started_ns <= ho.head.started_ns)))
+	    h.started_us <= ho.head.started_us)))
 		return 0;
 	ho.reader = r;
 	ho.head = h;
@@ -484,7 +475,7 @@ handover_receive(struct listen_set *set, const char *daemon)
 {
 	struct handover_in cand;
 	int capsules[LISTEN_MAX + 1], n = 0, i, fd, from_store;
-	uint64_t t0 = handover_now_ns();
+	uint64_t t0 = monotime_us();
 	size_t k;
 
 	if ((fd = handover_env_capsule()) != -1)
@@ -520,8 +511,8 @@ handover_receive(struct listen_set *set, const char *daemon)
 	if (!ho.have)
 		return 0;
 	log_debug("hand-over: received in %.1f ms, %.1f ms after it began",
-	    (double)(handover_now_ns() - t0) / 1e6, ho.head_res == HANDOVER_OK ?
-	    (double)(handover_now_ns() - ho.head.started_ns) / 1e6 : 0.0);
+	    (double)(monotime_us() - t0) / 1e3, ho.head_res == HANDOVER_OK ?
+	    (double)(monotime_us() - ho.head.started_us) / 1e3 : 0.0);
 	/* Our listening sockets, unless systemd passed its own. */
 	for (k = 0; k < ho.in.nlisteners; k++) {
 		fd = ho.in.fds[k];
@@ -584,7 +575,7 @@ handover_adopt(struct server *srv)
 	enum handover_result r;
 	unsigned long adopted = 0, closed = 0, lost = 0;
 	const char *why, *first_why = NULL;
-	uint64_t t0 = handover_now_ns();
+	uint64_t t0 = monotime_us();
 	size_t i, nl;
 	int fd, rc;
 
@@ -626,11 +617,11 @@ handover_adopt(struct server *srv)
 		}
 	}
 	log_debug("hand-over: clients adopted in %.1f ms",
-	    (double)(handover_now_ns() - t0) / 1e6);
+	    (double)(monotime_us() - t0) / 1e3);
 	if (ho.head_res == HANDOVER_OK)
 		log_info("took over %lu of %zu clients from %s[%u] in %.1f ms%s",
 		    adopted, ho.in.nclients, ho.head.daemon, ho.head.pid,
-		    (double)(handover_now_ns() - ho.head.started_ns) / 1e6,
+		    (double)(monotime_us() - ho.head.started_us) / 1e3,
 		    ho.in.truncated ? " (some sockets were lost on the way)" :
 		    "");
 	else
@@ -652,7 +643,7 @@ handover_make(struct server *srv, const void *blob, size_t bloblen,
 {
 	const struct server_stats *st = server_stats(srv);
 	struct handover_writer w;
-	uint64_t t0 = handover_now_ns(), t1;
+	uint64_t t0 = monotime_us(), t1;
 	size_t cap, nl = 0;
 	long total;
 	int *fds, capsule = -1;
@@ -663,7 +654,7 @@ handover_make(struct server *srv, const void *blob, size_t bloblen,
 		return -1;
 	}
 	total = server_image(srv, blob, bloblen, t0, &w, fds, cap, &nl);
-	t1 = handover_now_ns();
+	t1 = monotime_us();
 	if (total == -1)
 		log_warn("hand-over: cannot write the image");
 	else if ((capsule = handover_pack(w.p, w.len, fds, (size_t)total,
@@ -672,8 +663,8 @@ handover_make(struct server *srv, const void *blob, size_t bloblen,
 	else {
 		*n = total - (long)nl;
 		log_debug("hand-over: image of %ld clients (%zu bytes) in %.1f "
-		    "ms, packed in %.1f ms", *n, w.len, (double)(t1 - t0) / 1e6,
-		    (double)(handover_now_ns() - t1) / 1e6);
+		    "ms, packed in %.1f ms", *n, w.len, (double)(t1 - t0) / 1e3,
+		    (double)(monotime_us() - t1) / 1e3);
 	}
 	handover_write_free(&w);
 	free(fds);
@@ -733,7 +724,7 @@ fail:
 int
 handover_to_store(struct server *srv, const void *blob, size_t bloblen)
 {
-	uint64_t t0 = handover_now_ns();
+	uint64_t t0 = monotime_us();
 	long n = 0;
 	int capsule, r;
 
@@ -756,6 +747,6 @@ handover_to_store(struct server *srv, const void *blob, size_t bloblen)
 	close(capsule);
 	log_info("stop: %ld clients left to systemd in %.1f ms for the next "
 	    "start (a restart keeps them, a stop closes them)", n,
-	    (double)(handover_now_ns() - t0) / 1e6);
+	    (double)(monotime_us() - t0) / 1e3);
 	return 0;
 }

@@ -41,7 +41,6 @@ void	handover_adopt(struct server *);
 int	handover_reexec(struct server *, const void *, size_t);
 int	handover_to_store(struct server *, const void *, size_t);
 int	handover_store_enabled(void);
-uint64_t handover_now_ns(void);
 
 /* The capsule itself (and for tests). */
 int	handover_pack(const void *, size_t, const int *, size_t, size_t);

@@ -6,7 +6,7 @@
  *     0  "CWHNDOVR"        8  version (1)      12 header length (72)
  *     16 daemon, NUL-padded (16)               32 pid of the writer
  *     36 listening sockets 40 clients          44 blob length
- *     48 image length (8)  56 CLOCK_MONOTONIC ns when the writer began (8)
+ *     48 image length (8)  56 CLOCK_MONOTONIC us when the writer began (8)
  *     64 CRC-32 of the blob                    68 CRC-32 of bytes 0-67
  *   the daemon's blob
  *   one record per client, in the order of its socket in the capsule:
@@ -174,7 +174,7 @@ handover_read_head(struct handover_reader *r, const void *img, size_t len,
 	h->nclients = get32(p + 40);
 	bloblen = get32(p + 44);
 	imagelen = get64(p + 48);
-	h->started_ns = get64(p + 56);
+	h->started_us = get64(p + 56);
 	if (h->nlisteners > HANDOVER_LISTENERS_MAX ||
 	    h->nclients > HANDOVER_CLIENTS_MAX || bloblen > HANDOVER_BLOB_MAX ||
 	    imagelen > HANDOVER_IMAGE_MAX)
@@ -318,7 +318,7 @@ handover_grow(struct handover_writer *w, size_t n)
  */
 int
 handover_write_begin(struct handover_writer *w, const char *daemon,
-    uint32_t pid, uint32_t nlisteners, uint64_t started_ns,
+    uint32_t pid, uint32_t nlisteners, uint64_t started_us,
     const void *blob, size_t bloblen)
 {
 	uint8_t *p;
@@ -342,7 +342,7 @@ handover_write_begin(struct handover_writer *w, const char *daemon,
 	put32(p + 32, pid);
 	put32(p + 36, nlisteners);
 	put32(p + 44, (uint32_t)bloblen);
-	put64(p + 56, started_ns);
+	put64(p + 56, started_us);
 	if (bloblen > 0)
 		memcpy(p + HANDOVER_HEAD_LEN, blob, bloblen);
 	put32(p + 64, handover_crc32(0, p + HANDOVER_HEAD_LEN, bloblen));

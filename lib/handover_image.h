@@ -47,7 +47,7 @@ struct handover_head {
 	uint32_t		 pid;		/* of the predecessor */
 	uint32_t		 nlisteners;
 	uint32_t		 nclients;
-	uint64_t		 started_ns;	/* CLOCK_MONOTONIC when it began */
+	uint64_t		 started_us;	/* monotime_us() when it began */
 	const uint8_t		*blob;
 	size_t			 bloblen;
 };

@@ -13,9 +13,11 @@
 
 #include <event2/event.h>
 
+#include "handover.h"
 #include "life.h"
 #include "log.h"
 #include "sdnotify.h"
+#include "server.h"
 
 static struct event *sig_events[3];
 static void (*stop_cb)(void *);
@@ -97,6 +99,37 @@ life_on_reload(void (*cb)(void *), void *arg)
 {
 	reload_cb = cb;
 	reload_arg = arg;
+}
+
+/*
+ * The stop callback of every daemon on lib/server, with a struct
+ * life_stop as its argument: the daemon's periodic timer (tick, status)
+ * stops, and the server lets its clients finish within the grace period
+ * (server_shutdown), after which the loop exits.  Under systemd with an
+ * fd store, a daemon that hands its clients over leaves them there
+ * instead, for the next start.
+ */
+void
+life_stop_server(void *arg)
+{
+	struct life_stop *ls = arg;
+
+	if (ls->to_store != NULL && handover_store_enabled()) {
+		/* Newcomers wait in the backlog for the next process. */
+		server_stop_accepting(ls->srv);
+		ls->to_store(ls->arg);
+		return;
+	}
+	life_stop_graceful(ls);
+}
+
+/* The graceful stop itself: timer off, clients finish, loop exits. */
+void
+life_stop_graceful(struct life_stop *ls)
+{
+	if (ls->timer != NULL)
+		event_del(ls->timer);
+	server_shutdown(ls->srv, &ls->grace);
 }
 
 int

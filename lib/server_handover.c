@@ -41,7 +41,7 @@ server_handover_name(const struct server *srv)
  */
 long
 server_image(struct server *srv, const void *blob, size_t bloblen,
-    uint64_t started_ns, struct handover_writer *w, int *fds, size_t max,
+    uint64_t started_us, struct handover_writer *w, int *fds, size_t max,
     size_t *nlisteners)
 {
 	const struct handover_ops *ho = srv->ops->handover;
@@ -60,7 +60,7 @@ server_image(struct server *srv, const void *blob, size_t bloblen,
 		fds[i] = evconnlistener_get_fd(srv->listeners[i]);
 	n = *nlisteners = (size_t)srv->nlisteners;
 	if (handover_write_begin(w, ho->name, (uint32_t)getpid(),
-	    (uint32_t)n, started_ns, blob, bloblen) == -1)
+	    (uint32_t)n, started_us, blob, bloblen) == -1)
 		return -1;
 	if ((data = evbuffer_new()) == NULL)
 		return -1;

@@ -314,9 +314,9 @@ def make_capsule(image, fds, nlisteners, seal=True, imagelen=None,
     return fd
 
 
-def subimage(image, which, earlier_ns=0):
+def subimage(image, which, earlier_us=0):
     """The image with only the client records in which (renumbered), its
-    start moved earlier_ns back, every checksum made right."""
+    start moved earlier_us back, every checksum made right."""
     recs = image_records(image)
     img = bytearray(image[:recs[0][0]] if recs else image)
     for k, i in enumerate(which):
@@ -327,7 +327,7 @@ def subimage(image, which, earlier_ns=0):
         img += rec
     struct.pack_into("<I", img, 40, len(which))
     struct.pack_into("<Q", img, 48, len(img))
-    struct.pack_into("<Q", img, 56, struct.unpack_from("<Q", img, 56)[0] - earlier_ns)
+    struct.pack_into("<Q", img, 56, struct.unpack_from("<Q", img, 56)[0] - earlier_us)
     return reseal_header(bytes(img))
 
 

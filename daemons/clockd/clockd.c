@@ -40,6 +40,7 @@
 #define CLOCKD_SPLIT_MIN	512	/* clients before two threads send */
 #define CLOCKD_CATCHUP_MAX	10	/* seconds a successor sends late */
 #define CLOCKD_BLOB_LEN		8	/* the second last sent */
+#define CLOCKD_GRACE_SEC	2	/* for queued lines on SIGTERM */
 
 enum {
 	OPT_FORMAT = CLI_OPT_DAEMON_FIRST,
@@ -64,6 +65,7 @@ struct clockd {
 	unsigned		 ticks;
 	enum clockd_handover	 handover;	/* pending */
 	int			 handed;	/* to the store: exit quietly */
+	struct life_stop	 stop;
 };
 
 static void	clockd_arm(struct clockd *, const struct timespec *);
@@ -71,7 +73,7 @@ static void	clockd_catch_up(struct clockd *, time_t, time_t);
 static int	clockd_format(struct clockd *, time_t);
 static void	clockd_hand_over(struct clockd *);
 static void	clockd_reload(void *);
-static void	clockd_stop(void *);
+static void	clockd_to_store(void *);
 static void	clockd_tick_cb(evutil_socket_t, short, void *);
 static void	clockd_eof(struct conn *);
 static void	usage(void) __attribute__((noreturn));
@@ -218,7 +220,6 @@ clockd_catch_up(struct clockd *cd, time_t prev, time_t now)
 static void
 clockd_hand_over(struct clockd *cd)
 {
-	struct timeval grace = { 2, 0 };
 	uint8_t blob[CLOCKD_BLOB_LEN];
 	uint64_t sec = (uint64_t)cd->last_sec;
 	enum clockd_handover what = cd->handover;
@@ -238,7 +239,7 @@ clockd_hand_over(struct clockd *cd)
 		event_base_loopbreak(cd->base);
 		return;
 	}
-	server_shutdown(cd->srv, &grace);
+	life_stop_graceful(&cd->stop);
 }
 
 /* SIGHUP: re-executed after the next tick. */
@@ -251,21 +252,13 @@ clockd_reload(void *arg)
 		cd->handover = CLOCKD_REEXEC;
 }
 
-/* Under systemd with an fd store the clients wait there for a restart. */
+/* Stop under systemd with an fd store: right after the next tick. */
 static void
-clockd_stop(void *arg)
+clockd_to_store(void *arg)
 {
 	struct clockd *cd = arg;
-	struct timeval grace = { 2, 0 };
 
-	if (handover_store_enabled()) {
-		/* Newcomers wait in the backlog for the next clockd. */
-		server_stop_accepting(cd->srv);
-		cd->handover = CLOCKD_STORE;
-		return;
-	}
-	evtimer_del(cd->tick_ev);
-	server_shutdown(cd->srv, &grace);
+	cd->handover = CLOCKD_STORE;
 }
 
 int
@@ -326,7 +319,12 @@ main(int argc, char **argv)
 		fatalx(EX_OSERR, "cannot create the tick timer");
 	if ((cd.fanout = fanout_new(CLOCKD_SPLIT_MIN)) == NULL)
 		fatalx(EX_OSERR, "cannot set up the tick's sends");
-	if (life_start(cd.base, clockd_stop, &cd) == -1)
+	cd.stop.srv = cd.srv;
+	cd.stop.grace.tv_sec = CLOCKD_GRACE_SEC;
+	cd.stop.timer = cd.tick_ev;
+	cd.stop.to_store = clockd_to_store;
+	cd.stop.arg = &cd;
+	if (life_start(cd.base, life_stop_server, &cd.stop) == -1)
 		fatalx(EX_OSERR, "cannot watch signals");
 	life_on_reload(clockd_reload, &cd);
 	/*

@@ -40,6 +40,7 @@
 #include "lineio.h"
 #include "listen.h"
 #include "log.h"
+#include "monotime.h"
 #include "numparse.h"
 #include "sdnotify.h"
 #include "serve.h"
@@ -93,6 +94,7 @@ struct reverbd {
 	unsigned long long	 lines;
 	unsigned long long	 armed_common;	/* echo timers on the queue */
 	unsigned long long	 armed_heap;	/* and on the heap */
+	struct life_stop	 stop;
 	struct event		*handover_ev;	/* stop: the store's deadline */
 	int			 handing;	/* stop: owed echoes, then the store */
 	int			 handed;	/* left to the store: exit quietly */
@@ -139,8 +141,9 @@ static uint64_t	reverb_now(void);
 static size_t	reverb_plain_owed(const struct reverb_conn *);
 static void	reverbd_options(int, char **, struct cli_common *);
 static void	reverbd_size(struct server_limits *);
-static void	reverbd_stop(void *);
+static void	reverbd_grace(struct timeval *);
 static void	reverbd_reload(void *);
+static void	reverbd_store(void *);
 static void	reverbd_to_store(void);
 static void	reverbd_store_soon(void);
 static void	reverbd_store_cb(evutil_socket_t, short, void *);
@@ -195,11 +198,10 @@ usage(void)
 static uint64_t
 reverb_now(void)
 {
-	struct timespec ts;
+	uint64_t now = monotime_us();
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	event_base_update_cache_time(rd.base);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	return now;
 }
 
 /* Lines of rc still owed their plain echo (for the counters only). */
@@ -611,8 +613,6 @@ reverb_status_cb(evutil_socket_t fd, short what, void *arg)
 static void
 reverbd_to_store(void)
 {
-	struct timeval now = { 0, 0 };
-
 	if (!rd.handing)
 		return;
 	rd.handing = 0;
@@ -622,7 +622,7 @@ reverbd_to_store(void)
 		event_base_loopbreak(rd.base);
 		return;
 	}
-	server_shutdown(rd.srv, &now);
+	life_stop_graceful(&rd.stop);
 }
 
 /* From a callback: the hand-over runs from the loop, not under it. */
@@ -643,6 +643,22 @@ reverbd_store_cb(evutil_socket_t fd, short what, void *arg)
 	reverbd_to_store();
 }
 
+/*
+ * Stop under systemd with an fd store (life_stop_server): no new line is
+ * taken, the echoes owed go out within the grace period, then the
+ * clients go to the store.
+ */
+static void
+reverbd_store(void *arg)
+{
+	evtimer_del(rd.status_ev);
+	rd.handing = 1;
+	if (rd.owed == 0)
+		reverbd_to_store();
+	else
+		evtimer_add(rd.handover_ev, &rd.stop.grace);
+}
+
 /* SIGHUP: the clients and their echoes to a fresh reverbd. */
 static void
 reverbd_reload(void *arg)
@@ -653,31 +669,18 @@ reverbd_reload(void *arg)
 
 /* SIGTERM: owed echoes still go out, within a bounded grace period. */
 static void
-reverbd_stop(void *arg)
+reverbd_grace(struct timeval *grace)
 {
-	struct timeval grace;
-
-	grace.tv_sec = 2 * rd.delay.tv_sec + 1;
-	grace.tv_usec = 2 * rd.delay.tv_usec;
-	if (grace.tv_usec >= 1000000) {
-		grace.tv_sec++;
-		grace.tv_usec -= 1000000;
+	grace->tv_sec = 2 * rd.delay.tv_sec + 1;
+	grace->tv_usec = 2 * rd.delay.tv_usec;
+	if (grace->tv_usec >= 1000000) {
+		grace->tv_sec++;
+		grace->tv_usec -= 1000000;
 	}
-	if (grace.tv_sec >= REVERBD_GRACE_MAX) {
-		grace.tv_sec = REVERBD_GRACE_MAX;
-		grace.tv_usec = 0;
+	if (grace->tv_sec >= REVERBD_GRACE_MAX) {
+		grace->tv_sec = REVERBD_GRACE_MAX;
+		grace->tv_usec = 0;
 	}
-	evtimer_del(rd.status_ev);
-	if (handover_store_enabled()) {
-		rd.handing = 1;
-		server_stop_accepting(rd.srv);
-		if (rd.owed == 0)
-			reverbd_to_store();
-		else
-			evtimer_add(rd.handover_ev, &grace);
-		return;
-	}
-	server_shutdown(rd.srv, &grace);
 }
 
 /* Reads the command line into rd and cli; exits 64 on a bad one. */
@@ -800,7 +803,11 @@ main(int argc, char **argv)
 	if ((rd.handover_ev = evtimer_new(rd.base, reverbd_store_cb,
 	    NULL)) == NULL)
 		fatalx(EX_OSERR, "cannot create the hand-over timer");
-	if (life_start(rd.base, reverbd_stop, NULL) == -1)
+	rd.stop.srv = rd.srv;
+	rd.stop.timer = rd.status_ev;
+	reverbd_grace(&rd.stop.grace);
+	rd.stop.to_store = reverbd_store;
+	if (life_start(rd.base, life_stop_server, &rd.stop) == -1)
 		fatalx(EX_OSERR, "cannot watch signals");
 	life_on_reload(reverbd_reload, NULL);
 	/* A predecessor's clients, with the echoes they are owed. */

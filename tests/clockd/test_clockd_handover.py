@@ -308,7 +308,7 @@ d1.stop()
 head, image, socks = open_capsule(caps[0])
 os.close(caps[0])
 nl = head["nlisteners"]
-older = subimage(image, range(10), earlier_ns=10**9)
+older = subimage(image, range(10), earlier_us=10**6)
 newer = subimage(image, range(10, N))
 c_old = make_capsule(older, socks[:nl] + socks[nl:nl + 10], nl)
 c_new = make_capsule(newer, socks[:nl] + socks[nl + 10:], nl)

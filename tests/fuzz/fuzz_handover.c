@@ -99,7 +99,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (rec = evbuffer_new()) == NULL)
 		abort();
 	if (handover_write_begin(&w, h.daemon, h.pid, h.nlisteners,
-	    h.started_ns, h.blob, h.bloblen) == -1)
+	    h.started_us, h.blob, h.bloblen) == -1)
 		abort();
 	for (k = 0; k <= h.nclients; k++) {
 		res = handover_read_client(&r, &c);

@@ -144,7 +144,7 @@ START_TEST(test_round_trip)
 	ck_assert_uint_eq(h.pid, 42);
 	ck_assert_uint_eq(h.nlisteners, 2);
 	ck_assert_uint_eq(h.nclients, NCLIENTS);
-	ck_assert(h.started_ns == 123456789);
+	ck_assert(h.started_us == 123456789);
 	ck_assert_uint_eq(h.bloblen, 4);
 	ck_assert_mem_eq(h.blob, "blob", 4);
 

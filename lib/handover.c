@@ -71,6 +71,14 @@ struct capsule_batch {
 	uint32_t	 count;
 };
 
+/* Room for a message's descriptors, aligned for a cmsghdr. */
+struct capsule_ctl {
+	union {
+		struct cmsghdr	 align;
+		char		 buf[CMSG_SPACE(sizeof(int) * HANDOVER_BATCH)];
+	};
+};
+
 /* The process's own hand-over: what to re-execute, what was received. */
 static struct {
 	char			**argv;
@@ -83,7 +91,8 @@ static struct {
 	unsigned		  refusals;	/* logged so far */
 } ho;
 
-static int	capsule_send(int, const void *, size_t, const int *, size_t);
+static void	capsule_msg(struct msghdr *, struct iovec *, void *, size_t,
+		    struct capsule_ctl *);
 static ssize_t	capsule_recv(int, void *, size_t, int *, size_t *, int *);
 static int	handover_make(struct server *, const void *, size_t, long *);
 static int	handover_memfd(const void *, size_t);
@@ -131,26 +140,43 @@ handover_store_enabled(void)
 	    parse_ulong(s, 0, ULONG_MAX, &n) == 0 && n > 0;
 }
 
-/* One message of the capsule: data, and n descriptors beside it. */
-static int
-capsule_send(int sock, const void *data, size_t len, const int *fds,
+/* A message of one part, data (len bytes), and room for descriptors. */
+static void
+capsule_msg(struct msghdr *msg, struct iovec *iov, void *data, size_t len,
+    struct capsule_ctl *ctl)
+{
+	memset(msg, 0, sizeof(*msg));
+	memset(ctl, 0, sizeof(*ctl));
+	iov->iov_base = data;
+	iov->iov_len = len;
+	msg->msg_iov = iov;
+	msg->msg_iovlen = 1;
+	msg->msg_control = ctl->buf;
+	msg->msg_controllen = sizeof(ctl->buf);
+}
+
+/*
+ * One message of a capsule: data, and n descriptors (at most
+ * HANDOVER_BATCH) beside it; -1 with errno.  Public for the tests, which
+ * make damaged capsules with it.
+ */
+int
+handover_send(int sock, const void *data, size_t len, const int *fds,
     size_t n)
 {
-	union {
-		struct cmsghdr	 align;
-		char		 buf[CMSG_SPACE(sizeof(int) * HANDOVER_BATCH)];
-	} ctl;
+	struct capsule_ctl ctl;
 	struct msghdr msg;
 	struct iovec iov;
 	struct cmsghdr *cm;
 
-	memset(&msg, 0, sizeof(msg));
-	iov.iov_base = (void *)(uintptr_t)data;
-	iov.iov_len = len;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
+	if (n > HANDOVER_BATCH) {
+		errno = EINVAL;
+		return -1;
+	}
+	capsule_msg(&msg, &iov, (void *)(uintptr_t)data, len, &ctl);
+	msg.msg_control = NULL;
+	msg.msg_controllen = 0;
 	if (n > 0) {
-		memset(&ctl, 0, sizeof(ctl));
 		msg.msg_control = ctl.buf;
 		msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
 		cm = CMSG_FIRSTHDR(&msg);
@@ -173,10 +199,7 @@ static ssize_t
 capsule_recv(int sock, void *data, size_t len, int *fds, size_t *n,
     int *cut)
 {
-	union {
-		struct cmsghdr	 align;
-		char		 buf[CMSG_SPACE(sizeof(int) * HANDOVER_BATCH)];
-	} ctl;
+	struct capsule_ctl ctl;
 	struct msghdr msg;
 	struct iovec iov;
 	struct cmsghdr *cm;
@@ -185,13 +208,7 @@ capsule_recv(int sock, void *data, size_t len, int *fds, size_t *n,
 
 	*n = 0;
 	*cut = 0;
-	memset(&msg, 0, sizeof(msg));
-	iov.iov_base = data;
-	iov.iov_len = len;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = ctl.buf;
-	msg.msg_controllen = sizeof(ctl.buf);
+	capsule_msg(&msg, &iov, data, len, &ctl);
 	do
 		got = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	while (got == -1 && errno == EINTR);
@@ -270,7 +287,7 @@ handover_pack(const void *img, size_t len, const int *fds, size_t nfds,
 	head.nlisteners = (uint32_t)nlisteners;
 	head.nclients = (uint32_t)(nfds - nlisteners);
 	head.imagelen = len;
-	if (capsule_send(sp[1], &head, sizeof(head), &mfd, 1) == -1)
+	if (handover_send(sp[1], &head, sizeof(head), &mfd, 1) == -1)
 		goto fail;
 	memcpy(batch.magic, "CWFDBTCH", 8);
 	for (first = 0; first < nfds; first += count) {
@@ -278,7 +295,7 @@ handover_pack(const void *img, size_t len, const int *fds, size_t nfds,
 		    HANDOVER_BATCH;
 		batch.first = (uint32_t)first;
 		batch.count = (uint32_t)count;
-		if (capsule_send(sp[1], &batch, sizeof(batch), fds + first,
+		if (handover_send(sp[1], &batch, sizeof(batch), fds + first,
 		    count) == -1)
 			goto fail;
 	}

@@ -44,6 +44,7 @@ int	handover_store_enabled(void);
 
 /* The capsule itself (and for tests). */
 int	handover_pack(const void *, size_t, const int *, size_t, size_t);
+int	handover_send(int, const void *, size_t, const int *, size_t);
 int	handover_unpack(int, struct handover_in *);
 void	handover_in_close(struct handover_in *);
 

@@ -120,6 +120,18 @@ class Manager:
             os.close(h)
         return Managed(proc, log.name, self)
 
+    def start_ready(self, argv, listeners, capsules=(), timeout=10):
+        """start, then wait for its READY=1; the capsules passed on are
+        closed here (systemd keeps no copy once it has handed them)."""
+        mark = len(self.messages)
+        d = self.start(argv, listeners, capsules)
+        for fd in capsules:
+            os.close(fd)
+        self.wait(lambda: self.seen("READY", "1", mark), timeout)
+        d.ready = self.seen("READY", "1", mark)
+        d.mark = mark
+        return d
+
     def close(self):
         self.close_store()
         self.sock.close()

@@ -166,6 +166,17 @@ def first(env=None):
     return d, cl, since
 
 
+def opened():
+    """A clockd with N clients stopped into the store, its capsule opened:
+    the clients, the capsule's head, image and sockets."""
+    d1, cl, _ = first()
+    rc, caps = stop_to_store(d1)
+    d1.stop()
+    head, image, socks = open_capsule(caps[0])
+    os.close(caps[0])
+    return cl, head, image, socks
+
+
 def stop_plain(d):
     """A stop as systemd does it: SIGTERM, then the store closed."""
     d.stop()
@@ -194,12 +205,9 @@ d1.stop()
 time.sleep(0.3)
 _, eof = cl.snapshot()
 t.ok(all(e is None for e in eof), "between the two processes no client sees an end")
-mark = len(m.messages)
-d2 = m.start([CLOCKD], [lsock.fileno()], caps)
-for fd in caps:
-    os.close(fd)
-t.ok(m.wait(lambda: m.seen("READY", "1", mark), 10 * SLOW), "restart: the new clockd is ready")
-t.ok(m.seen("FDSTOREREMOVE", "1", mark), "restart: it empties the store (FDSTOREREMOVE=1)")
+d2 = m.start_ready([CLOCKD], [lsock.fileno()], caps, 10 * SLOW)
+t.ok(d2.ready, "restart: the new clockd is ready")
+t.ok(m.seen("FDSTOREREMOVE", "1", d2.mark), "restart: it empties the store (FDSTOREREMOVE=1)")
 t.ok(wait_log(d2, "took over %d of %d clients" % (N, N)), "restart: it took over "
      "all %d clients" % N, d2.output()[-400:])
 cl.wait_lines(len(cl.snapshot()[0][0]) + 2, 5 * SLOW)
@@ -216,11 +224,7 @@ stop_plain(d2)
 cl.close()
 
 # --- damaged hand-overs close exactly the clients they cannot vouch for ---------
-d1, cl, _ = first()
-rc, caps = stop_to_store(d1)
-d1.stop()
-head, image, socks = open_capsule(caps[0])
-os.close(caps[0])
+cl, head, image, socks = opened()
 nl = head["nlisteners"]
 recs = image_records(image)
 t.eq((head["nclients"], len(recs)), (N, N), "the capsule holds %d clients" % N)
@@ -245,10 +249,7 @@ for s in socks:
     if s is not None:
         os.close(s)
 os.close(pw)
-mark = len(m.messages)
-d2 = m.start([CLOCKD], [lsock.fileno()], [forged])
-os.close(forged)
-m.wait(lambda: m.seen("READY", "1", mark), 10 * SLOW)
+d2 = m.start_ready([CLOCKD], [lsock.fileno()], [forged], 10 * SLOW)
 time.sleep(1.5 * SLOW)
 closed = [2, 5, 6, 8, 12] + list(range(15, N))
 kept = [i for i in range(N) if i not in closed]
@@ -267,11 +268,7 @@ stop_plain(d2)
 cl.close()
 
 # Whole hand-overs that cannot be used: every client closed, the socket served.
-d1, cl, _ = first()
-rc, caps = stop_to_store(d1)
-d1.stop()
-head, image, socks = open_capsule(caps[0])
-os.close(caps[0])
+cl, head, image, socks = opened()
 nl = head["nlisteners"]
 groups = [list(range(nl + 5 * g, nl + 5 * g + 5)) for g in range(4)]
 bad_magic = b"XXHNDOVR" + image[8:]
@@ -289,10 +286,7 @@ for (desc, kw), grp in zip(cases, groups):
                           nl, **kw)
     for i in grp:
         os.close(socks[i])
-    mark = len(m.messages)
-    d2 = m.start([CLOCKD], [lsock.fileno()], [forged])
-    os.close(forged)
-    m.wait(lambda: m.seen("READY", "1", mark), 10 * SLOW)
+    d2 = m.start_ready([CLOCKD], [lsock.fileno()], [forged], 10 * SLOW)
     time.sleep(0.5 * SLOW)
     check_closed(cl, [i - nl for i in grp], "%s: its clients are closed" % desc)
     t.ok(ticking(port), "%s: new clients are served" % desc)
@@ -302,11 +296,7 @@ for s in socks[:nl]:
 cl.close()
 
 # Two hand-overs in the store: the newer is taken, the older's clients closed.
-d1, cl, _ = first()
-rc, caps = stop_to_store(d1)
-d1.stop()
-head, image, socks = open_capsule(caps[0])
-os.close(caps[0])
+cl, head, image, socks = opened()
 nl = head["nlisteners"]
 older = subimage(image, range(10), earlier_us=10**6)
 newer = subimage(image, range(10, N))
@@ -314,11 +304,7 @@ c_old = make_capsule(older, socks[:nl] + socks[nl:nl + 10], nl)
 c_new = make_capsule(newer, socks[:nl] + socks[nl + 10:], nl)
 for s in socks:
     os.close(s)
-mark = len(m.messages)
-d2 = m.start([CLOCKD], [lsock.fileno()], [c_old, c_new])
-os.close(c_old)
-os.close(c_new)
-m.wait(lambda: m.seen("READY", "1", mark), 10 * SLOW)
+d2 = m.start_ready([CLOCKD], [lsock.fileno()], [c_old, c_new], 10 * SLOW)
 time.sleep(0.5 * SLOW)
 check_closed(cl, range(10), "two hand-overs: the older one's clients are closed")
 cl.wait_lines(len(cl.snapshot()[0][10]) + 2, 5 * SLOW)

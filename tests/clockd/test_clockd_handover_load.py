@@ -82,9 +82,7 @@ rc = d1.wait(20)
 caps = m.take()
 t.ok(rc == 0 and len(caps) == 1, "stop: all %d clients left in the fd store" % N,
      d1.output()[-400:])
-d2 = m.start([CLOCKD, "-v"], [lsock.fileno()], caps)
-for fd in caps:
-    os.close(fd)
+d2 = m.start_ready([CLOCKD, "-v"], [lsock.fileno()], caps, 10)
 t.ok(wait_for(lambda: len(took(d2)) >= 1, 10), "restart: the new clockd took "
      "over all %d clients" % N, d2.output()[-600:])
 try:

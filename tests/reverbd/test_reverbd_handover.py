@@ -134,11 +134,7 @@ t.ok(on_time(got0, [(0, "\t OWED"), (1, "\t Owed"), (2, "\t owed")], t0),
 t.eq(len(caps), 1, "stop: then the clients go to the fd store")
 t.ok("Late" not in str(got0), "a line sent while stopping is not taken by the "
      "old process", got0)
-mark = len(m.messages)
-d2 = m.start([REVERBD, "-d", "1"], [lsock.fileno()], caps)
-for fd in caps:
-    os.close(fd)
-m.wait(lambda: m.seen("READY", "1", mark), 10 * SLOW)
+d2 = m.start_ready([REVERBD, "-d", "1"], [lsock.fileno()], caps, 10 * SLOW)
 t_start = time.monotonic()
 t.ok(wait_log(d2, "took over 2 of 2 clients"), "restart: the new reverbd took "
      "over both clients", d2.output()[-400:])
@@ -187,10 +183,7 @@ for i, patch in ((0, lambda b, o: b.__setitem__(o, 9)),           # version 9
 forged = make_capsule(bytes(img), socks, head["nlisteners"])
 for s in socks:
     os.close(s)
-mark = len(m.messages)
-d2 = m.start([REVERBD, "-d", "1"], [lsock.fileno()], [forged])
-os.close(forged)
-m.wait(lambda: m.seen("READY", "1", mark), 10 * SLOW)
+d2 = m.start_ready([REVERBD, "-d", "1"], [lsock.fileno()], [forged], 10 * SLOW)
 time.sleep(0.5 * SLOW)
 cl.send(2, b"still\n")
 time.sleep(0.3 * SLOW)

@@ -27,6 +27,7 @@
 #include <event2/event.h>
 
 #include "handover.h"
+#include "life.h"
 #include "log.h"
 #include "loopback_server.h"
 #include "server.h"
@@ -48,6 +49,7 @@ static void	forge(int, const void *, size_t, int);
 static int	same_file(int, int);
 static void	pair(int *, int *);
 static void	start(void);
+static void	start_with_pair(int *, int *, struct handover_client *);
 
 static const struct handover_ops test_handover = {
 	.name = "test",
@@ -101,30 +103,7 @@ closed(struct conn *c, const char *why)
 static void
 forge(int sock, const void *data, size_t len, int fd)
 {
-	union {
-		struct cmsghdr	 align;
-		char		 buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct msghdr msg;
-	struct iovec iov;
-	struct cmsghdr *cm;
-
-	memset(&msg, 0, sizeof(msg));
-	iov.iov_base = (void *)(uintptr_t)data;
-	iov.iov_len = len;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	if (fd != -1) {
-		memset(&ctl, 0, sizeof(ctl));
-		msg.msg_control = ctl.buf;
-		msg.msg_controllen = sizeof(ctl.buf);
-		cm = CMSG_FIRSTHDR(&msg);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	}
-	ck_assert_int_eq(sendmsg(sock, &msg, 0), (ssize_t)len);
+	ck_assert_int_eq(handover_send(sock, data, len, &fd, fd != -1), 0);
 }
 
 static int
@@ -156,6 +135,22 @@ pair(int *cli, int *srvside)
 	*srvside = accept(l, NULL, NULL);
 	ck_assert_int_ge(*srvside, 0);
 	close(l);
+}
+
+/*
+ * A server, a connected pair, and a record h of the server's end with no
+ * bytes in it.
+ */
+static void
+start_with_pair(int *cli, int *s, struct handover_client *h)
+{
+	socklen_t len = sizeof(h->peer);
+
+	start();
+	pair(cli, s);
+	memset(h, 0, sizeof(*h));
+	ck_assert_int_eq(getpeername(*s, (struct sockaddr *)&h->peer, &len), 0);
+	h->peerlen = len;
 }
 
 static void
@@ -342,16 +337,11 @@ END_TEST
 START_TEST(test_adopt)
 {
 	struct handover_client h;
-	socklen_t len = sizeof(h.peer);
 	const char *why = NULL;
 	char buf[64];
 	int cli, s;
 
-	start();
-	pair(&cli, &s);
-	memset(&h, 0, sizeof(h));
-	ck_assert_int_eq(getpeername(s, (struct sockaddr *)&h.peer, &len), 0);
-	h.peerlen = len;
+	start_with_pair(&cli, &s, &h);
 	h.out = (const uint8_t *)"queued\n";
 	h.outlen = 7;
 	h.in = (const uint8_t *)"unread";
@@ -382,16 +372,12 @@ END_TEST
 START_TEST(test_adopt_refused)
 {
 	struct handover_client h;
-	socklen_t len = sizeof(h.peer);
 	struct sockaddr_in *a;
 	const char *why = NULL;
 	char buf[64];
 	int cli, s, p[2], lfd;
 
-	start();
-	pair(&cli, &s);
-	memset(&h, 0, sizeof(h));
-	ck_assert_int_eq(getpeername(s, (struct sockaddr *)&h.peer, &len), 0);
+	start_with_pair(&cli, &s, &h);
 	/* Another peer's record. */
 	a = (struct sockaddr_in *)&h.peer;
 	a->sin_port = htons(ntohs(a->sin_port) + 1);
@@ -428,15 +414,11 @@ END_TEST
 START_TEST(test_adopt_closing)
 {
 	struct handover_client h;
-	socklen_t len = sizeof(h.peer);
 	const char *why = NULL;
 	char buf[64];
 	int cli, s;
 
-	start();
-	pair(&cli, &s);
-	memset(&h, 0, sizeof(h));
-	ck_assert_int_eq(getpeername(s, (struct sockaddr *)&h.peer, &len), 0);
+	start_with_pair(&cli, &s, &h);
 	h.flags = HANDOVER_CLIENT_CLOSING;
 	h.out = (const uint8_t *)"bye\n";
 	h.outlen = 4;
@@ -447,6 +429,54 @@ START_TEST(test_adopt_closing)
 	ck_assert_int_eq(read_some(cli, buf, sizeof(buf), 1000), 0);
 	ck_assert_int_eq(closed_count, 1);
 	close(cli);
+	stop();
+}
+END_TEST
+
+static void
+to_store(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+/*
+ * life_stop_server with a to_store hook: under an fd store it stops
+ * accepting (newcomers wait in the backlog) and runs the hook; without
+ * one it stops gracefully and leaves the hook alone.
+ */
+START_TEST(test_stop_to_store)
+{
+	struct life_stop ls;
+	int called = 0, c;
+
+	start();
+	memset(&ls, 0, sizeof(ls));
+	ls.srv = srv;
+	ls.grace.tv_sec = 1;
+	ls.to_store = to_store;
+	ls.arg = &called;
+	setenv("NOTIFY_SOCKET", "/nonexistent/notify", 1);
+	setenv("FDSTORE", "4", 1);
+	ck_assert_int_eq(handover_store_enabled(), 1);
+	life_stop_server(&ls);
+	ck_assert_int_eq(called, 1);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(c, (struct sockaddr *)&srv_addr,
+	    sizeof(srv_addr)), 0);
+	loopback_spin(base, 100);
+	ck_assert(server_stats(srv)->accepted == 0);
+	close(c);
+	stop();
+	setenv("FDSTORE", "0", 1);
+	ck_assert_int_eq(handover_store_enabled(), 0);
+	start();
+	ls.srv = srv;
+	life_stop_server(&ls);
+	ck_assert_int_eq(called, 1);
+	/* Nobody connected: the graceful stop ends the loop at once. */
+	ck_assert_int_eq(event_base_dispatch(base), 0);
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("FDSTORE");
 	stop();
 }
 END_TEST
@@ -466,6 +496,7 @@ handover_suite(void)
 	tcase_add_test(adopt, test_adopt);
 	tcase_add_test(adopt, test_adopt_refused);
 	tcase_add_test(adopt, test_adopt_closing);
+	tcase_add_test(adopt, test_stop_to_store);
 	suite_add_tcase(s, capsule);
 	suite_add_tcase(s, adopt);
 	return s;

@@ -352,7 +352,8 @@ main(int argc, char **argv)
 	    getenv("TZ") != NULL ? getenv("TZ") : "(system)",
 	    cli.max_clients);
 	sdn_ready();
-	sdn_status("0 clients");
+	/* Clients taken over count from the start. */
+	sdn_status("%lu clients", server_stats(cd.srv)->clients);
 	if (event_base_dispatch(cd.base) == -1)
 		fatalx(EX_SOFTWARE, "event loop failed");
 

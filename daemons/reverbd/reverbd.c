@@ -818,7 +818,8 @@ main(int argc, char **argv)
 	    (long)rd.delay.tv_usec / 1000, (long)rd.idle.tv_sec,
 	    cli.max_clients);
 	sdn_ready();
-	sdn_status("0 clients");
+	/* Clients taken over count from the start. */
+	sdn_status("%lu clients", server_stats(rd.srv)->clients);
 	if (event_base_dispatch(rd.base) == -1)
 		fatalx(EX_SOFTWARE, "event loop failed");
 

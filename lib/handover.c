@@ -757,6 +757,8 @@ handover_to_store(struct server *srv, const void *blob, size_t bloblen)
 		    r < 0 ? strerror(-r) : "no notification socket");
 		return -1;
 	}
+	/* Theirs now: not a byte more from us, whatever happens on the way out. */
+	server_let_go(srv);
 	/* Make sure systemd holds it before we are gone. */
 	if ((r = sd_notify_barrier(0, HANDOVER_BARRIER_USEC)) < 0)
 		log_warnx("stop: systemd did not confirm the hand-over: %s",

@@ -86,6 +86,7 @@ void	server_release(struct server *);
 void	server_count_out(struct server *, size_t);
 void	server_shutdown(struct server *, const struct timeval *);
 void	server_stop_accepting(struct server *);
+void	server_let_go(struct server *);
 void	server_free(struct server *);
 
 /* Hand-over (lib/server_handover.c). */

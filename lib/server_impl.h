@@ -82,6 +82,7 @@ struct server {
 	void			*arg;
 	int			 shutting_down;
 	int			 not_accepting;	/* server_stop_accepting() */
+	int			 let_go;	/* server_let_go() */
 	unsigned		 holds;		/* server_hold() depth */
 	time_t			 last_refusal_log;
 	TAILQ_HEAD(, conn)	 conns;

@@ -433,6 +433,29 @@ START_TEST(test_adopt_closing)
 }
 END_TEST
 
+/* Handed over: not a byte more goes to a client from this process. */
+START_TEST(test_let_go)
+{
+	char buf[16];
+	int cli;
+
+	start();
+	cli = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(cli, (struct sockaddr *)&srv_addr,
+	    sizeof(srv_addr)), 0);
+	loopback_spin(base, 50);
+	ck_assert_ptr_nonnull(server_first(srv));
+	ck_assert_int_eq(conn_send(server_first(srv), "a", 1), 0);
+	ck_assert_int_eq(read_some(cli, buf, sizeof(buf), 1000), 1);
+	server_let_go(srv);
+	ck_assert_int_eq(conn_send(server_first(srv), "b", 1), -1);
+	ck_assert_int_eq(conn_send_fd(server_first(srv)), -1);
+	ck_assert_int_eq(read_some(cli, buf, sizeof(buf), 200), -1);
+	close(cli);
+	stop();
+}
+END_TEST
+
 static void
 to_store(void *arg)
 {
@@ -497,6 +520,7 @@ handover_suite(void)
 	tcase_add_test(adopt, test_adopt_refused);
 	tcase_add_test(adopt, test_adopt_closing);
 	tcase_add_test(adopt, test_stop_to_store);
+	tcase_add_test(adopt, test_let_go);
 	suite_add_tcase(s, capsule);
 	suite_add_tcase(s, adopt);
 	return s;

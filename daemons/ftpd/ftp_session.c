@@ -30,6 +30,7 @@
 #include "ftp_cmd.h"
 #include "ftp_list.h"
 #include "ftp_path.h"
+#include "ftp_port.h"
 #include "ftp_reply.h"
 #include "ftpd.h"
 #include "lineio.h"
@@ -1178,7 +1179,7 @@ ftp_cmd_port(struct ftp_session *s, char *arg)
 
 	if (s->epsv_all)
 		return ftp_reply(s, FTP_BAD_SEQUENCE, "EPSV ALL in effect.");
-	if (ftp_data_parse_port(arg, &sin) == -1)
+	if (ftp_port_parse(arg, &sin) == -1)
 		return ftp_reply(s, FTP_BAD_ARGS, "Illegal PORT command.");
 	if (ftp_session_target_ok(s, (struct sockaddr *)&sin) == -1)
 		return ftp_reply(s, FTP_BAD_PARAM, "PORT refused: only to "
@@ -1197,7 +1198,7 @@ ftp_cmd_eprt(struct ftp_session *s, char *arg)
 
 	if (s->epsv_all)
 		return ftp_reply(s, FTP_BAD_SEQUENCE, "EPSV ALL in effect.");
-	if (ftp_data_parse_eprt(arg, &ss, &len) == -1)
+	if (ftp_port_parse_eprt(arg, &ss, &len) == -1)
 		return errno == EAFNOSUPPORT ?
 		    ftp_reply(s, FTP_BAD_PROTO, "Network protocol not "
 		    "supported, use (1,2)") :

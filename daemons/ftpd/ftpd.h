@@ -189,8 +189,5 @@ int	ftp_data_abort(struct ftp_session *);
 const char *ftp_data_path(const struct ftp_session *);
 void	ftp_commit_run(struct ftp_commit *);
 void	ftp_data_commit_done(struct ftp_commit *);
-int	ftp_data_parse_port(const char *, struct sockaddr_in *);
-int	ftp_data_parse_eprt(const char *, struct sockaddr_storage *,
-	    socklen_t *);
 
 #endif

@@ -23,6 +23,9 @@
 #include <event2/event.h>
 
 #include "ftp_auth.h"
+#include "ftp_data.h"
+#include "ftp_login.h"
+#include "ftp_session.h"
 #include "ftp_users.h"
 #include "ftpd.h"
 #include "log.h"
@@ -123,7 +126,7 @@ ftp_auth_done_cb(evutil_socket_t fd, short what, void *arg)
 		pthread_mutex_unlock(&a->mu);
 		if (s != NULL) {
 			s->auth_job = NULL;
-			ftp_session_auth_done(s, j->user);
+			ftp_login_auth_done(s, j->user);
 		}
 		ftp_auth_job_free(j);
 	}
@@ -175,7 +178,7 @@ fail:
 
 /*
  * Queues the check of name and password for s; its result comes later,
- * through ftp_session_auth_done().  -1 when the queue is full or memory
+ * through ftp_login_auth_done().  -1 when the queue is full or memory
  * short: the caller fails the login at once.
  */
 int

@@ -34,7 +34,10 @@
 
 #include "addr.h"
 #include "ftp_list.h"
+#include "ftp_data.h"
+#include "ftp_session.h"
 #include "ftp_tls.h"
+#include "ftp_xfer.h"
 #include "ftpd.h"
 #include "log.h"
 #include "numparse.h"
@@ -283,7 +286,7 @@ ftp_data_abort(struct ftp_session *s)
 		ftp_data_reset(dt);
 		gettimeofday(&now, NULL);
 		timersub(&now, &dt->began, &d);
-		return ftp_session_xfer_report(s, dt->result, dt->path, dt->sent,
+		return ftp_xfer_report(s, dt->result, dt->path, dt->sent,
 		    (double)d.tv_sec + (double)d.tv_usec / 1e6, dt->why) == -1 ?
 		    -1 : 0;
 	}
@@ -299,7 +302,7 @@ ftp_data_abort(struct ftp_session *s)
 	ftp_data_reset(dt);
 	gettimeofday(&now, NULL);
 	timersub(&now, &dt->began, &d);
-	return ftp_session_xfer_report(s, FTP_XR_ABORTED, dt->path, sent,
+	return ftp_xfer_report(s, FTP_XR_ABORTED, dt->path, sent,
 	    (double)d.tv_sec + (double)d.tv_usec / 1e6, "aborted") == -1 ?
 	    -1 : 1;
 }
@@ -1245,7 +1248,7 @@ ftp_data_done_cb(evutil_socket_t fd, short what, void *arg)
 	dt->reporting = 0;
 	gettimeofday(&now, NULL);
 	timersub(&now, &dt->began, &d);
-	if (ftp_session_xfer_report(s, dt->result, dt->path, dt->sent,
+	if (ftp_xfer_report(s, dt->result, dt->path, dt->sent,
 	    (double)d.tv_sec + (double)d.tv_usec / 1e6, dt->why) == -1)
 		return;
 	ftp_session_resume(s);

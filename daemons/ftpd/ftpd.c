@@ -27,6 +27,7 @@
 #include "cli.h"
 #include "ftp_auth.h"
 #include "ftp_list.h"
+#include "ftp_session.h"
 #include "ftpd.h"
 #include "life.h"
 #include "listen.h"

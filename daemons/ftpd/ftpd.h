@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* clockwork-ftpd: what the daemon's modules share. */
+/* clockwork-ftpd: the daemon's settings and state, shared by its sessions. */
 #ifndef CLOCKWORK_FTPD_H
 #define CLOCKWORK_FTPD_H
 
@@ -9,14 +9,9 @@
 #include <netinet/in.h>
 
 #include "addr.h"
-#include "ftp_cmd.h"
 #include "ftp_path.h"
 #include "ftp_tls.h"
 #include "ftp_users.h"
-
-#define FTP_LINE_MAX		(FTP_PATH_MAX + 96)	/* one command line */
-#define FTP_CONTROL_MAX_OUTPUT	(512 * 1024)	/* replies queued: STAT */
-#define FTP_USER_MAX		64
 
 struct conn;
 struct event;
@@ -108,86 +103,5 @@ struct ftpd {
 	int			(*commit_start)(struct ftpd *,
 				    struct ftp_commit *);
 };
-
-enum ftp_login {
-	FTP_LOGIN_NONE,
-	FTP_LOGIN_USER,		/* USER given, PASS expected */
-	FTP_LOGIN_DONE,
-};
-
-enum ftp_xfer_result {
-	FTP_XR_OK,
-	FTP_XR_NO_CONN,	/* data connection never came up */
-	FTP_XR_CLOSED,	/* peer went away or refused */
-	FTP_XR_TIMEOUT,
-	FTP_XR_LOCAL,		/* our side: file or memory */
-	FTP_XR_ABORTED,	/* ABOR, QUIT, shutdown */
-	FTP_XR_NOSPACE,	/* upload: ENOSPC (452) */
-	FTP_XR_QUOTA,		/* upload: EDQUOT, EFBIG (552) */
-	FTP_XR_TLS,		/* data connection's TLS refused (522) */
-};
-
-struct ftp_session {
-	struct ftpd		*d;
-	struct conn		*c;
-	enum ftp_login		 login;
-	int			 anonymous;
-	int			 may_write;
-	char			 user[FTP_USER_MAX];
-	int			 rootfd;	/* the root this session sees */
-	char			 cwd[FTP_PATH_MAX + 1];
-	int			 ascii;		/* TYPE A */
-	unsigned long long	 rest;		/* REST offset for the next RETR */
-	int			 epsv_all;
-	unsigned		 facts;		/* OPTS MLST */
-	int			 discarding;	/* inside an over-long line */
-	int			 paused;	/* not reading commands now */
-	char			*held;		/* command waiting for a transfer */
-	size_t			 heldlen;
-	struct event		*delay_ev;	/* failed-login delay */
-	unsigned		 failures;
-	int			 stopping;	/* close after this transfer */
-	int			 incoming;	/* the transfer is an upload */
-	int			 xfer_file;	/* ... of a file, not a listing */
-	char			*rnfr;		/* RNFR's path, for RNTO */
-	void			*auth_job;	/* password being checked */
-	struct ftp_data		*data;
-	int			 tls;		/* AUTH TLS done */
-	int			 pbsz;		/* PBSZ 0 given */
-	int			 prot_p;	/* PROT P: data in TLS */
-	unsigned char		 tls_sid[FTP_TLS_SID_LEN];
-};
-
-/* ftp_session.c */
-int	ftp_session_accepted(struct conn *);
-void	ftp_session_readable(struct conn *);
-void	ftp_session_stopping(struct conn *);
-void	ftp_session_closed(struct conn *, const char *);
-int	ftp_session_xfer_report(struct ftp_session *, enum ftp_xfer_result,
-	    const char *, unsigned long long, double, const char *);
-void	ftp_session_resume(struct ftp_session *);
-void	ftp_session_auth_done(struct ftp_session *, const struct ftp_user *);
-int	ftp_reply(struct ftp_session *, int, const char *, ...)
-	    __attribute__((format(printf, 3, 4)));
-
-/* ftp_data.c */
-int	ftp_data_passive(struct ftp_session *, int, char *, size_t);
-int	ftp_data_active(struct ftp_session *, const struct sockaddr *,
-	    socklen_t);
-int	ftp_data_ready(const struct ftp_session *);
-int	ftp_data_busy(const struct ftp_session *);
-int	ftp_data_send_file(struct ftp_session *, int, off_t, off_t, int,
-	    const char *);
-int	ftp_data_recv_file(struct ftp_session *, int, const char *, int,
-	    const char *, off_t, int, const char *);
-int	ftp_data_send_listing(struct ftp_session *, struct ftp_listing *,
-	    const char *);
-void	ftp_data_progress(const struct ftp_session *, unsigned long long *,
-	    unsigned long long *);
-void	ftp_data_close(struct ftp_session *);
-int	ftp_data_abort(struct ftp_session *);
-const char *ftp_data_path(const struct ftp_session *);
-void	ftp_commit_run(struct ftp_commit *);
-void	ftp_data_commit_done(struct ftp_commit *);
 
 #endif

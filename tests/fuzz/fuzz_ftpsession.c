@@ -35,6 +35,7 @@
 
 #include <event2/event.h>
 
+#include "ftp_session.h"
 #include "ftp_users.h"
 #include "ftpd.h"
 #include "fuzz.h"

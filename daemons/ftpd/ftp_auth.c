@@ -23,9 +23,10 @@
 #include <event2/event.h>
 
 #include "ftp_auth.h"
-#include "ftp_data.h"
 #include "ftp_login.h"
 #include "ftp_session.h"
+#include "ftp_upload.h"
+#include "ftp_xfer.h"
 #include "ftp_users.h"
 #include "ftpd.h"
 #include "log.h"
@@ -89,7 +90,7 @@ ftp_auth_main(void *arg)
 		a->ntodo--;
 		pthread_mutex_unlock(&a->mu);
 		if (j->commit != NULL)
-			ftp_commit_run(j->commit);
+			ftp_upload_commit(&j->commit->up);
 		else {
 			if (ftp_users_check(&a->d->cfg.users, j->name,
 			    j->password, &u) != 1)
@@ -117,7 +118,7 @@ ftp_auth_done_cb(evutil_socket_t fd, short what, void *arg)
 
 	while (read(fd, &j, sizeof(j)) == (ssize_t)sizeof(j)) {
 		if (j->commit != NULL) {
-			ftp_data_commit_done(j->commit);
+			ftp_xfer_commit_done(j->commit);
 			ftp_auth_job_free(j);
 			continue;
 		}
@@ -214,7 +215,7 @@ ftp_auth_start(struct ftpd *d, struct ftp_session *s, const char *name,
 
 /*
  * Queues an upload's commit (fsync and rename) for the worker; the result
- * comes back through ftp_data_commit_done().  -1: do it in the loop.
+ * comes back through ftp_xfer_commit_done().  -1: do it in the loop.
  */
 int
 ftp_auth_commit(struct ftpd *d, struct ftp_commit *c)
@@ -274,14 +275,14 @@ ftp_auth_free(struct ftp_auth *a)
 		TAILQ_REMOVE(&a->todo, j, entry);
 		if (j->commit != NULL) {
 			/* A whole upload is still kept. */
-			ftp_commit_run(j->commit);
-			ftp_data_commit_done(j->commit);
+			ftp_upload_commit(&j->commit->up);
+			ftp_xfer_commit_done(j->commit);
 		}
 		ftp_auth_job_free(j);
 	}
 	while (read(a->pipe[0], &j, sizeof(j)) == (ssize_t)sizeof(j)) {
 		if (j->commit != NULL)
-			ftp_data_commit_done(j->commit);
+			ftp_xfer_commit_done(j->commit);
 		ftp_auth_job_free(j);
 	}
 	event_free(a->ev);

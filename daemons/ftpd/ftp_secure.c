@@ -44,7 +44,7 @@ ftp_secure_auth(struct ftp_session *s, char *arg)
 	if (evbuffer_get_length(bufferevent_get_input(c->bev)) != 0)
 		return ftp_reply(s, FTP_BAD_SEQUENCE, "Wait for the reply to "
 		    "AUTH before the handshake.");
-	if (s->d->tls->sid_new(s->tls_sid) == -1)
+	if (s->d->tls->sid_new(s->prot.sid) == -1)
 		return ftp_reply(s, FTP_TLS_UNAVAILABLE, "TLS not available "
 		    "now.");
 	if (ftp_reply(s, FTP_AUTH_OK, "AUTH TLS OK.") == -1)
@@ -54,7 +54,7 @@ ftp_secure_auth(struct ftp_session *s, char *arg)
 		return -1;
 	}
 	if ((bev = s->d->tls->bev(s->d->base, s->d->cfg.tls_ctx, c->fd,
-	    s->tls_sid)) == NULL) {
+	    s->prot.sid)) == NULL) {
 		conn_close(c, "AUTH TLS: out of memory");
 		return -1;
 	}
@@ -106,7 +106,7 @@ ftp_secure_prot(struct ftp_session *s, char *arg)
 		return ftp_reply(s, FTP_BAD_SEQUENCE, "PROT needs AUTH TLS "
 		    "and PBSZ first.");
 	if (strcasecmp(arg, "P") == 0) {
-		s->prot_p = 1;
+		s->prot.on = 1;
 		return ftp_reply(s, FTP_OK, "PROT now Private.");
 	}
 	if (strcasecmp(arg, "C") == 0) {
@@ -114,7 +114,7 @@ ftp_secure_prot(struct ftp_session *s, char *arg)
 		    !s->anonymous)
 			return ftp_reply(s, FTP_TLS_POLICY, "PROT C refused: "
 			    "data connections must be protected.");
-		s->prot_p = 0;
+		s->prot.on = 0;
 		return ftp_reply(s, FTP_OK, "PROT now Clear.");
 	}
 	if (strcasecmp(arg, "S") == 0 || strcasecmp(arg, "E") == 0)

@@ -155,18 +155,10 @@ void
 ftp_session_closed(struct conn *c, const char *why)
 {
 	struct ftp_session *s = c->data;
-	char epath[512];
 
 	if (s == NULL)
 		return;
-	if (ftp_data_path(s)[0] != '\0') {
-		log_escape(epath, sizeof(epath), ftp_data_path(s),
-		    strlen(ftp_data_path(s)));
-		log_peer(LOG_NOTICE, (struct sockaddr *)&c->peer, "%s of %s "
-		    "cut: the session ended", s->incoming ? "upload" :
-		    "download", epath);
-	}
-	ftp_data_close(s);
+	ftp_xfer_free(s, "the session ended");
 	ftp_login_end(s);
 	free(s->held);
 	free(s->rnfr);
@@ -189,7 +181,7 @@ ftp_session_stopping(struct conn *c)
 		conn_close_after_flush(c, "shutdown");
 		return;
 	}
-	if (ftp_data_busy(s)) {
+	if (ftp_xfer_busy(s)) {
 		s->stopping = 1;
 		return;
 	}
@@ -274,7 +266,7 @@ ftp_session_command(struct ftp_session *s, char *line, size_t len)
 	char *verb, *arg, *copy = NULL, shown[256];
 	enum ftp_parse r;
 
-	if (ftp_data_busy(s)) {
+	if (ftp_xfer_busy(s)) {
 		/* Keep the raw line in case it has to wait. */
 		if ((copy = malloc(len + 1)) == NULL) {
 			conn_close(s->c, "out of memory");
@@ -366,7 +358,7 @@ ftp_session_noop(struct ftp_session *s, char *arg)
 static int
 ftp_session_quit(struct ftp_session *s, char *arg)
 {
-	ftp_data_close(s);
+	ftp_xfer_free(s, NULL);
 	if (ftp_reply(s, FTP_GOODBYE, "Goodbye.") == -1)
 		return -1;
 	conn_close_after_flush(s->c, "quit");
@@ -475,17 +467,17 @@ ftp_session_stat(struct ftp_session *s, char *arg)
 	unsigned long long sent, total;
 	struct evbuffer *b;
 
-	if (arg != NULL && !ftp_data_busy(s))
+	if (arg != NULL && !ftp_xfer_busy(s))
 		return ftp_fs_stat(s, arg);
 	if ((b = evbuffer_new()) == NULL)
 		return ftp_reply(s, FTP_LOCAL_ERROR, "Out of memory.");
-	ftp_data_progress(s, &sent, &total);
+	ftp_xfer_progress(s, &sent, &total);
 	evbuffer_add_printf(b, "211-clockwork-ftpd status:\r\n"
 	    " Connected to %s\r\n Logged in as %s\r\n"
 	    " TYPE: %s, MODE: S, STRU: F\r\n", s->c->host,
 	    s->user[0] != '\0' ? s->user : "(nobody)",
 	    s->ascii ? "ASCII" : "BINARY");
-	if (ftp_data_busy(s))
+	if (ftp_xfer_busy(s))
 		evbuffer_add_printf(b, " Transfer: %llu of %llu bytes"
 		    " sent\r\n", sent, total);
 	else

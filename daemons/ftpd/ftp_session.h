@@ -9,8 +9,8 @@
 
 #include <stddef.h>
 
+#include "ftp_data.h"
 #include "ftp_path.h"
-#include "ftp_tls.h"
 
 #define FTP_LINE_MAX		(FTP_PATH_MAX + 96)	/* one command line */
 #define FTP_CONTROL_MAX_OUTPUT	(512 * 1024)	/* replies queued: STAT */
@@ -18,7 +18,7 @@
 
 struct conn;
 struct event;
-struct ftp_data;
+struct ftp_xfer;
 struct ftpd;
 
 enum ftp_login {
@@ -57,15 +57,12 @@ struct ftp_session {
 	int			 ascii;		/* TYPE A */
 	unsigned long long	 rest;		/* REST offset for the next RETR */
 	int			 epsv_all;
-	int			 incoming;	/* the transfer is an upload */
-	int			 xfer_file;	/* ... of a file, not a listing */
-	struct ftp_data		*data;
+	struct ftp_xfer		*xfer;		/* from the first PASV or PORT */
 
 	/* TLS (ftp_secure.c). */
 	int			 tls;		/* AUTH TLS done */
 	int			 pbsz;		/* PBSZ 0 given */
-	int			 prot_p;	/* PROT P: data in TLS */
-	unsigned char		 tls_sid[FTP_TLS_SID_LEN];
+	struct ftp_data_prot	 prot;		/* PROT, for data connections */
 };
 
 /* The server's callbacks (lib/server.h). */

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: ISC */
-/* Transfers: data connection set-up, RETR, STOR, LIST and their end. */
+/* Transfers: data connection set-up, RETR, STOR, LIST, ABOR and their end. */
 #ifndef CLOCKWORK_FTP_XFER_H
 #define CLOCKWORK_FTP_XFER_H
 
-#include "ftp_data.h"
-
+struct ftp_commit;
 struct ftp_session;
 
 int	ftp_xfer_abor(struct ftp_session *, char *);
@@ -24,7 +23,10 @@ int	ftp_xfer_stou(struct ftp_session *, char *);
 int	ftp_xfer_stru(struct ftp_session *, char *);
 int	ftp_xfer_type(struct ftp_session *, char *);
 
-int	ftp_xfer_report(struct ftp_session *, enum ftp_xfer_result,
-	    const char *, unsigned long long, double, const char *);
+int	ftp_xfer_busy(const struct ftp_session *);
+void	ftp_xfer_progress(const struct ftp_session *, unsigned long long *,
+	    unsigned long long *);
+void	ftp_xfer_free(struct ftp_session *, const char *);
+void	ftp_xfer_commit_done(struct ftp_commit *);
 
 #endif

@@ -65,7 +65,7 @@ static const struct server_ops ftpd_ops = {
 
 static void	ftpd_status_cb(evutil_socket_t, short, void *);
 static void	ftpd_stop(void *);
-static void	ftpd_pasv_ports(const char *, struct ftpd_config *);
+static void	ftpd_pasv_ports(const char *, struct ftp_data_conf *);
 static int	ftpd_file_absent(const char *);
 static void	usage(void) __attribute__((noreturn));
 
@@ -121,7 +121,7 @@ usage(void)
 
 /* --pasv-ports LO-HI, within 1024-65535. */
 static void
-ftpd_pasv_ports(const char *arg, struct ftpd_config *cfg)
+ftpd_pasv_ports(const char *arg, struct ftp_data_conf *dc)
 {
 	char lo[8];
 	const char *dash = strchr(arg, '-');
@@ -134,8 +134,8 @@ ftpd_pasv_ports(const char *arg, struct ftpd_config *cfg)
 	if (parse_ulong(lo, 1024, 65535, &l) == -1 ||
 	    parse_ulong(dash + 1, 1024, 65535, &h) == -1 || h < l)
 		goto bad;
-	cfg->pasv_lo = (unsigned)l;
-	cfg->pasv_hi = (unsigned)h;
+	dc->pasv_lo = (unsigned)l;
+	dc->pasv_hi = (unsigned)h;
 	return;
 bad:
 	cli_usage_error("bad --pasv-ports '%s' (LO-HI within 1024-65535)",
@@ -202,7 +202,7 @@ main(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	cfg->root = FTPD_DEFAULT_ROOT;
 	cfg->idle.tv_sec = 300;
-	cfg->data_timeout.tv_sec = 300;
+	d.data.timeout.tv_sec = 300;
 	cfg->login_delay.tv_sec = 1;
 	cfg->xferlog_fd = -1;
 	cli_init(&cli, argv[0]);
@@ -228,7 +228,7 @@ main(int argc, char **argv)
 			break;
 		case OPT_DATA_TIMEOUT:
 			if (parse_seconds(optarg, 0.1, 86400,
-			    &cfg->data_timeout) == -1)
+			    &d.data.timeout) == -1)
 				cli_usage_error("bad --data-timeout '%s' "
 				    "(0.1-86400 seconds)", optarg);
 			break;
@@ -250,13 +250,13 @@ main(int argc, char **argv)
 				    "(1-1000000)", optarg);
 			break;
 		case OPT_PASV_ADDRESS:
-			if (inet_pton(AF_INET, optarg, &cfg->pasv_addr) != 1)
+			if (inet_pton(AF_INET, optarg, &d.data.pasv_addr) != 1)
 				cli_usage_error("bad --pasv-address '%s' "
 				    "(an IPv4 address)", optarg);
-			cfg->has_pasv_addr = 1;
+			d.data.has_pasv_addr = 1;
 			break;
 		case OPT_PASV_PORTS:
-			ftpd_pasv_ports(optarg, cfg);
+			ftpd_pasv_ports(optarg, &d.data);
 			break;
 		case OPT_REQUIRE_TLS:
 			cfg->require_tls = 1;
@@ -301,6 +301,8 @@ main(int argc, char **argv)
 		fatalx(EX_CONFIG, "%s", err);
 	if (cfg->tls_ctx != NULL)
 		d.tls = &ftp_tls_ops;
+	d.data.tls_ctx = cfg->tls_ctx;
+	d.data.tls = d.tls;
 	/* Upload names aside; O_EXCL makes them safe, this makes them vary. */
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	/* RLIMIT_FSIZE: a write fails with EFBIG (552), no signal. */
@@ -308,6 +310,7 @@ main(int argc, char **argv)
 	limits.idle = cfg->idle;
 
 	d.srv = serve_open(&cli, &ftpd_ops, &limits, &d, &d.base, &set);
+	d.data.base = d.base;
 	if ((d.status_ev = event_new(d.base, -1, EV_PERSIST, ftpd_status_cb,
 	    &d)) == NULL || event_add(d.status_ev, &every) == -1)
 		fatalx(EX_OSERR, "cannot create the status timer");

@@ -9,16 +9,14 @@
 #include <netinet/in.h>
 
 #include "addr.h"
-#include "ftp_path.h"
+#include "ftp_data.h"
 #include "ftp_tls.h"
+#include "ftp_upload.h"
 #include "ftp_users.h"
 
-struct conn;
 struct event;
 struct event_base;
 struct ftp_auth;
-struct ftp_data;
-struct ftp_listing;
 struct ftp_session;
 struct server;
 
@@ -27,12 +25,7 @@ struct ftpd_config {
 	int			 rootfd;	/* O_PATH of the root */
 	unsigned long		 max_per_ip;	/* 0: no limit */
 	struct timeval		 idle;		/* control connection */
-	struct timeval		 data_timeout;	/* data connection */
 	struct timeval		 login_delay;	/* after a failed login */
-	unsigned		 pasv_lo;	/* 0: any port */
-	unsigned		 pasv_hi;
-	int			 has_pasv_addr;
-	struct in_addr		 pasv_addr;	/* shown in PASV replies */
 	int			 anon_write;	/* --anon-write */
 	const char		*users_file;	/* --users */
 	struct ssl_ctx_st	*tls_ctx;	/* --tls-cert, or NULL */
@@ -66,12 +59,9 @@ struct ftp_fail {
  * loop alone touches owner.
  */
 struct ftp_commit {
-	int			 fd;		/* the file aside, written */
-	int			 dirfd;		/* its directory */
-	char			 tmpname[64];
-	char			 name[FTP_PATH_MAX + 1];
-	int			 err;		/* 0 or an errno, by the worker */
-	struct ftp_data		*owner;		/* waiting for it, or NULL */
+	struct ftp_upload	 up;		/* the worker's */
+	unsigned long long	 bytes;		/* received */
+	struct ftp_session	*owner;		/* waiting for it, or NULL */
 };
 
 struct ftpd {
@@ -84,7 +74,7 @@ struct ftpd {
 	unsigned long long	 bytes_sent;
 	unsigned long long	 files_received;
 	unsigned long long	 bytes_received;
-	unsigned		 pasv_next;	/* rotates through the range */
+	struct ftp_data_conf	 data;		/* for every data connection */
 	struct ftp_fail		 fails[FTP_FAILS_MAX];
 	/*
 	 * Password checks (ftp_auth.c, on a worker thread); NULL: no named

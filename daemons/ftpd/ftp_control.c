@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Replies on the control connection.  Every reply is one "CODE text" line
- * (a client's CR or LF in the text made harmless) or a multi-line reply
- * made whole in a buffer; a refused path gets the same words whatever
- * module refused it.
+ * The control connection as command handlers use it.  Every reply is one
+ * "CODE text" line (a client's CR or LF in the text made harmless) or a
+ * multi-line reply made whole in a buffer; a refused path gets the same
+ * words whatever module refused it.  A handler that paused the session
+ * (a password on the worker, a failed login's delay, a transfer) ends
+ * the pause with ftp_control_wake(): the session then reads again.
  */
 #include <sys/types.h>
 
@@ -13,6 +15,7 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 
 #include "ftp_control.h"
 #include "ftp_session.h"
@@ -113,4 +116,15 @@ ftp_reply_quote(char *out, size_t cap, const char *in)
 		out[o++] = *in;
 	}
 	out[o] = '\0';
+}
+
+/*
+ * A pause is over: the session runs the command it held, then reads on,
+ * from the loop (ftp_session.c's wake callback) rather than from inside
+ * the caller.
+ */
+void
+ftp_control_wake(struct ftp_session *s)
+{
+	event_active(s->wake_ev, EV_TIMEOUT, 1);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The control connection as command handlers use it: replies, one line
- * or several, and the text for a refused path.
+ * or several, the text for a refused path, and the end of a pause.
  */
 #ifndef CLOCKWORK_FTP_CONTROL_H
 #define CLOCKWORK_FTP_CONTROL_H
@@ -18,5 +18,6 @@ int	ftp_reply(struct ftp_session *, int, const char *, ...)
 int	ftp_reply_buffer(struct ftp_session *, struct evbuffer *);
 int	ftp_reply_errno(struct ftp_session *, int, const char *, int);
 void	ftp_reply_quote(char *, size_t, const char *);
+void	ftp_control_wake(struct ftp_session *);
 
 #endif

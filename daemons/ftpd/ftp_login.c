@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Logging in: USER and PASS.  Anonymous users get the --root; named users
- * (--users) their home, once the password is checked off the loop.  A
- * failed login is answered only after a delay that grows with the
- * failures from the same address, on a timer: the session waits, nobody
- * else does.
+ * (--users) their home, once the password is checked on a worker thread
+ * (ftp_work.c): a hash costs milliseconds by design, which the loop must
+ * not spend.  A failed login is answered only after a delay that grows
+ * with the failures from the same address (ftp_throttle.c), on a timer:
+ * the session waits, nobody else does.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -24,14 +24,32 @@
 #include "ftp_control.h"
 #include "ftp_login.h"
 #include "ftp_session.h"
+#include "ftp_throttle.h"
+#include "ftp_work.h"
 #include "ftpd.h"
 #include "log.h"
 #include "server.h"
 
 #define FTP_MAX_FAILURES	3	/* failed logins before we hang up */
 
+/* A password to check on a worker: the job owns a copy of what it needs. */
+struct ftp_login_job {
+	struct ftp_job		 job;		/* first: the pool's handle */
+	struct ftp_session	*s;		/* NULL once the session ended */
+	const struct ftp_users	*users;		/* not changed after start-up */
+	int			(*check)(const struct ftp_users *,
+				    const char *, const char *,
+				    const struct ftp_user **);
+	char			 name[FTP_USER_MAX];
+	char			*password;
+	const struct ftp_user	*user;		/* the answer: NULL, wrong */
+};
+
 static void	ftp_login_delay_cb(evutil_socket_t, short, void *);
-static struct ftp_fail *ftp_fail_find(struct ftpd *, const char *, int);
+static int	ftp_login_check(struct ftp_session *, const char *);
+static void	ftp_login_job_run(struct ftp_job *);
+static void	ftp_login_job_done(struct ftp_job *);
+static void	ftp_login_job_free(struct ftp_login_job *);
 static void	ftp_login_failed(struct ftp_session *);
 static int	ftp_login_ok(struct ftp_session *, const struct ftp_user *);
 
@@ -47,11 +65,18 @@ ftp_login_init(struct ftp_session *s)
 void
 ftp_login_end(struct ftp_session *s)
 {
+	struct ftp_login_job *j = s->auth_job;
+
 	if (s->delay_ev != NULL)
 		event_free(s->delay_ev);
 	s->delay_ev = NULL;
-	if (s->auth_job != NULL && s->d->auth_cancel != NULL)
-		s->d->auth_cancel(s->d, s);
+	if (j == NULL)
+		return;
+	if (ftp_work_cancel(s->d->work, &j->job))
+		ftp_login_job_free(j);
+	else
+		j->s = NULL;	/* freed when its answer comes */
+	s->auth_job = NULL;
 }
 
 /* The delay after a failed login is over: say so, go on reading. */
@@ -60,14 +85,13 @@ ftp_login_delay_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ftp_session *s = arg;
 
-	s->paused = 0;
 	if (ftp_reply(s, FTP_NOT_LOGGED_IN, "Login incorrect.") == -1)
 		return;
 	if (s->failures >= FTP_MAX_FAILURES) {
 		conn_close_after_flush(s->c, "too many failed logins");
 		return;
 	}
-	ftp_session_resume(s);
+	ftp_control_wake(s);
 }
 
 int
@@ -90,35 +114,6 @@ ftp_login_user(struct ftp_session *s, char *arg)
 }
 
 /*
- * The failure record of an address; with create, a new one (the oldest
- * record makes room).  Records older than FTP_FAILS_FORGET are void.
- */
-static struct ftp_fail *
-ftp_fail_find(struct ftpd *d, const char *host, int create)
-{
-	struct ftp_fail *f, *oldest = NULL;
-	time_t now = time(NULL);
-	size_t i;
-
-	for (i = 0; i < FTP_FAILS_MAX; i++) {
-		f = &d->fails[i];
-		if (f->count != 0 && now - f->last > FTP_FAILS_FORGET)
-			f->count = 0;
-		if (f->count != 0 && strcmp(f->host, host) == 0)
-			return f;
-		/* A free slot first, else the one left alone longest. */
-		if (oldest == NULL || (oldest->count != 0 && (f->count == 0 ||
-		    f->last < oldest->last)))
-			oldest = f;
-	}
-	if (!create)
-		return NULL;
-	memset(oldest, 0, sizeof(*oldest));
-	snprintf(oldest->host, sizeof(oldest->host), "%s", host);
-	return oldest;
-}
-
-/*
  * Anonymous users get the --root (read-only unless --anon-write); users
  * of --users their home.  An unknown user and a wrong password fail
  * alike (ftp_login_failed).
@@ -126,7 +121,6 @@ ftp_fail_find(struct ftpd *d, const char *host, int create)
 int
 ftp_login_pass(struct ftp_session *s, char *arg)
 {
-	const struct ftp_user *u = NULL;
 	int r;
 
 	if (s->login == FTP_LOGIN_DONE)
@@ -143,83 +137,132 @@ ftp_login_pass(struct ftp_session *s, char *arg)
 		return ftp_reply(s, FTP_LOGGED_IN, "Login successful.");
 	}
 	s->login = FTP_LOGIN_NONE;
-	if (s->d->auth_start != NULL) {
-		/* On the worker thread: this session waits, nobody else. */
-		s->paused = 1;
-		r = s->d->auth_start(s->d, s, s->user, arg != NULL ? arg : "");
-		if (arg != NULL)
-			explicit_bzero(arg, strlen(arg));
-		if (r == -1)
-			ftp_login_failed(s);
-		return 0;
-	}
-	r = s->d->cfg.check_user == NULL ? 0 : s->d->cfg.check_user(
-	    &s->d->cfg.users, s->user, arg != NULL ? arg : "", &u);
+	r = ftp_login_check(s, arg != NULL ? arg : "");
 	if (arg != NULL)
 		explicit_bzero(arg, strlen(arg));
-	if (r == 1)
-		return ftp_login_ok(s, u);
-	ftp_login_failed(s);
-	return 0;
+	return r;
 }
 
 /*
- * A failed login: counted for the address, answered after a delay that
- * doubles with each failure from it (up to FTP_FAILS_DELAY_MAX), on a
- * timer: other sessions go on.  The session stays paused until then.
+ * Checks the password: on a worker when there is one (this session waits
+ * for ftp_login_job_done(), nobody else does), else here.
+ */
+static int
+ftp_login_check(struct ftp_session *s, const char *password)
+{
+	const struct ftp_user *u = NULL;
+	struct ftp_login_job *j;
+	int (*check)(const struct ftp_users *, const char *, const char *,
+	    const struct ftp_user **) = s->d->cfg.check_user;
+
+	if (s->d->work == NULL) {
+		if (check != NULL && check(&s->d->cfg.users, s->user,
+		    password, &u) == 1)
+			return ftp_login_ok(s, u);
+		ftp_login_failed(s);
+		return 0;
+	}
+	s->paused = 1;
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->password = strdup(password)) == NULL) {
+		free(j);
+		ftp_login_failed(s);
+		return 0;
+	}
+	j->job.run = ftp_login_job_run;
+	j->job.done = ftp_login_job_done;
+	j->s = s;
+	j->users = &s->d->cfg.users;
+	j->check = check;
+	strcpy(j->name, s->user);
+	if (ftp_work_submit(s->d->work, &j->job, 0) == -1) {
+		/* Too many checks waiting: this one fails at once. */
+		ftp_login_job_free(j);
+		ftp_login_failed(s);
+		return 0;
+	}
+	s->auth_job = j;
+	return 0;
+}
+
+/* On the worker: the hash, and the password forgotten. */
+static void
+ftp_login_job_run(struct ftp_job *job)
+{
+	struct ftp_login_job *j = (struct ftp_login_job *)job;
+	const struct ftp_user *u = NULL;
+
+	if (j->check == NULL || j->check(j->users, j->name, j->password,
+	    &u) != 1)
+		u = NULL;
+	explicit_bzero(j->password, strlen(j->password));
+	j->user = u;
+}
+
+/*
+ * In the loop: the answer for the session, if it is still there.  A user
+ * whose home cannot be opened fails at once (a configuration fault, not
+ * a guess).
+ */
+static void
+ftp_login_job_done(struct ftp_job *job)
+{
+	struct ftp_login_job *j = (struct ftp_login_job *)job;
+	struct ftp_session *s = j->s;
+	const struct ftp_user *u = j->user;
+
+	ftp_login_job_free(j);
+	if (s == NULL)
+		return;
+	s->auth_job = NULL;
+	if (u == NULL)
+		ftp_login_failed(s);
+	else if (ftp_login_ok(s, u) == 0)
+		ftp_control_wake(s);
+}
+
+static void
+ftp_login_job_free(struct ftp_login_job *j)
+{
+	if (j->password != NULL) {
+		explicit_bzero(j->password, strlen(j->password));
+		free(j->password);
+	}
+	free(j);
+}
+
+/*
+ * A failed login: counted for the address and answered after a delay
+ * that doubles with each failure from it, on a timer.  The session stays
+ * paused until then.
  */
 static void
 ftp_login_failed(struct ftp_session *s)
 {
-	struct ftp_fail *f;
 	struct timeval delay;
 	char shown[FTP_USER_MAX * 4];
+	unsigned count;
 	double secs;
 
 	log_escape(shown, sizeof(shown), s->user, strlen(s->user));
 	s->login = FTP_LOGIN_NONE;
 	s->failures++;
-	f = ftp_fail_find(s->d, s->c->host, 1);
-	if (f->count < 30)
-		f->count++;
-	f->last = time(NULL);
-	secs = ((double)s->d->cfg.login_delay.tv_sec +
-	    (double)s->d->cfg.login_delay.tv_usec / 1e6) *
-	    (double)(1U << (f->count - 1 < 16 ? f->count - 1 : 16));
-	if (secs > FTP_FAILS_DELAY_MAX)
-		secs = FTP_FAILS_DELAY_MAX;
+	secs = ftp_throttle_fail(&s->d->throttle, s->c->host, time(NULL),
+	    (double)s->d->cfg.login_delay.tv_sec +
+	    (double)s->d->cfg.login_delay.tv_usec / 1e6, &count);
 	log_peer(LOG_NOTICE, (struct sockaddr *)&s->c->peer,
 	    "failed login as '%s' (%u from this address, %.1f s delay)",
-	    shown, f->count, secs);
+	    shown, count, secs);
 	delay.tv_sec = (time_t)secs;
 	delay.tv_usec = (suseconds_t)((secs - (double)delay.tv_sec) * 1e6);
 	s->paused = 1;
 	evtimer_add(s->delay_ev, &delay);
 }
 
-/*
- * The worker's answer on a password: u is the user, or NULL for a wrong
- * password or an unknown user.  A user whose home cannot be opened fails
- * at once (it is a configuration fault, not a guess).
- */
-void
-ftp_login_auth_done(struct ftp_session *s, const struct ftp_user *u)
-{
-	if (u == NULL) {
-		ftp_login_failed(s);
-		return;
-	}
-	s->paused = 0;
-	if (ftp_login_ok(s, u) == -1)
-		return;
-	ftp_session_resume(s);
-}
-
 /* The right password: into the user's home.  -1: the session is gone. */
 static int
 ftp_login_ok(struct ftp_session *s, const struct ftp_user *u)
 {
-	struct ftp_fail *f;
 	char shown[FTP_USER_MAX * 4];
 	int fd;
 
@@ -235,8 +278,7 @@ ftp_login_ok(struct ftp_session *s, const struct ftp_user *u)
 	s->login = FTP_LOGIN_DONE;
 	s->rootfd = fd;
 	s->may_write = u->rw;
-	if ((f = ftp_fail_find(s->d, s->c->host, 0)) != NULL)
-		f->count = 0;
+	ftp_throttle_forgive(&s->d->throttle, s->c->host, time(NULL));
 	log_peer(LOG_INFO, (struct sockaddr *)&s->c->peer, "login as '%s'%s",
 	    shown, s->may_write ? " (may write)" : "");
 	return ftp_reply(s, FTP_LOGGED_IN, "Login successful.");

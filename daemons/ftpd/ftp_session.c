@@ -44,6 +44,7 @@
 typedef int (*ftp_handler)(struct ftp_session *, char *);
 
 static int	ftp_session_input(struct ftp_session *);
+static void	ftp_session_wake_cb(evutil_socket_t, short, void *);
 static int	ftp_session_command(struct ftp_session *, char *, size_t);
 static int	ftp_session_acct(struct ftp_session *, char *);
 static int	ftp_session_allo(struct ftp_session *, char *);
@@ -140,7 +141,10 @@ ftp_session_accepted(struct conn *c)
 	s->rootfd = -1;
 	s->facts = FTP_FACT_DEFAULT;
 	strcpy(s->cwd, "/");
-	if (ftp_login_init(s) == -1) {
+	if ((s->wake_ev = event_new(d->base, -1, 0, ftp_session_wake_cb,
+	    s)) == NULL || ftp_login_init(s) == -1) {
+		if (s->wake_ev != NULL)
+			event_free(s->wake_ev);
 		free(s);
 		return -1;
 	}
@@ -160,6 +164,7 @@ ftp_session_closed(struct conn *c, const char *why)
 		return;
 	ftp_xfer_free(s, "the session ended");
 	ftp_login_end(s);
+	event_free(s->wake_ev);
 	free(s->held);
 	free(s->rnfr);
 	if (s->rootfd != -1 && s->rootfd != s->d->cfg.rootfd)
@@ -239,17 +244,20 @@ ftp_session_input(struct ftp_session *s)
 	return 0;
 }
 
-/* After a transfer: the held command, then whatever else has arrived. */
-void
-ftp_session_resume(struct ftp_session *s)
+/*
+ * A pause is over (ftp_control_wake(): a transfer ended, a login was
+ * answered): the held command, then whatever else has arrived.
+ */
+static void
+ftp_session_wake_cb(evutil_socket_t fd, short what, void *arg)
 {
-	char *held;
+	struct ftp_session *s = arg;
+	char *held = s->held;
 	int r;
 
-	if (s->held != NULL) {
-		held = s->held;
+	s->paused = 0;
+	if (held != NULL) {
 		s->held = NULL;
-		s->paused = 0;
 		r = ftp_session_command(s, held, s->heldlen);
 		free(held);
 		if (r == -1)

@@ -18,6 +18,7 @@
 
 struct conn;
 struct event;
+struct ftp_login_job;
 struct ftp_xfer;
 struct ftpd;
 
@@ -33,7 +34,8 @@ struct ftp_session {
 
 	/* Reading commands (ftp_session.c). */
 	int			 discarding;	/* inside an over-long line */
-	int			 paused;	/* not reading commands now */
+	int			 paused;	/* until ftp_control_wake() */
+	struct event		*wake_ev;	/* runs the held command, reads */
 	char			*held;		/* command waiting for a transfer */
 	size_t			 heldlen;
 	int			 stopping;	/* close after this transfer */
@@ -45,7 +47,7 @@ struct ftp_session {
 	char			 user[FTP_USER_MAX];
 	struct event		*delay_ev;	/* failed-login delay */
 	unsigned		 failures;
-	void			*auth_job;	/* password being checked */
+	struct ftp_login_job	*auth_job;	/* password being checked */
 
 	/* Where (ftp_fs.c). */
 	int			 rootfd;	/* the root this session sees */
@@ -70,7 +72,5 @@ int	ftp_session_accepted(struct conn *);
 void	ftp_session_readable(struct conn *);
 void	ftp_session_stopping(struct conn *);
 void	ftp_session_closed(struct conn *, const char *);
-
-void	ftp_session_resume(struct ftp_session *);
 
 #endif

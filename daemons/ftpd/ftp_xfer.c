@@ -34,11 +34,24 @@
 #include "ftp_port.h"
 #include "ftp_session.h"
 #include "ftp_upload.h"
+#include "ftp_work.h"
 #include "ftp_xfer.h"
 #include "ftpd.h"
 #include "log.h"
 #include "numparse.h"
 #include "server.h"
+
+/*
+ * An upload's file aside, from STOR until it is the file or removed; a
+ * worker makes it the file (an fsync can take long) while the session
+ * waits.  The worker touches only up.
+ */
+struct ftp_commit {
+	struct ftp_job		 job;		/* first: the pool's handle */
+	struct ftp_upload	 up;
+	unsigned long long	 bytes;		/* received */
+	struct ftp_session	*owner;		/* waiting for it, or NULL */
+};
 
 /* A session's transfers: made with its first PASV or PORT. */
 struct ftp_xfer {
@@ -83,6 +96,10 @@ static void	ftp_xfer_data_done(const struct ftp_data_result *, void *);
 static int	ftp_xfer_ended(struct ftp_session *,
 		    const struct ftp_data_result *);
 static int	ftp_xfer_commit(struct ftp_session *, unsigned long long,
+		    struct ftp_data_result *);
+static void	ftp_xfer_commit_run(struct ftp_job *);
+static void	ftp_xfer_commit_done(struct ftp_job *);
+static void	ftp_xfer_commit_result(int, unsigned long long,
 		    struct ftp_data_result *);
 static int	ftp_xfer_end(struct ftp_session *,
 		    const struct ftp_data_result *);
@@ -158,8 +175,7 @@ ftp_xfer_free(struct ftp_session *s, const char *why)
 		ftp_upload_discard(&x->upload->up);
 		free(x->upload);
 	}
-	if (x->running)
-		s->d->transfers--;
+	ftp_xfer_running(s, 0);
 	free(x);
 	s->xfer = NULL;
 }
@@ -236,7 +252,7 @@ ftp_xfer_data_done(const struct ftp_data_result *r, void *arg)
 	struct ftp_session *s = arg;
 
 	if (ftp_xfer_ended(s, r) == 0)
-		ftp_session_resume(s);
+		ftp_control_wake(s);
 }
 
 /*
@@ -268,42 +284,56 @@ ftp_xfer_commit(struct ftp_session *s, unsigned long long bytes,
 {
 	struct ftp_xfer *x = s->xfer;
 	struct ftp_commit *c = x->upload;
-	int err;
 
+	c->job.run = ftp_xfer_commit_run;
+	c->job.done = ftp_xfer_commit_done;
 	c->bytes = bytes;
 	c->owner = s;
 	x->committing = 1;
-	if (s->d->commit_start != NULL && s->d->commit_start(s->d, c) == 0)
+	/* Never refused for a full queue: the data are all here. */
+	if (ftp_work_submit(s->d->work, &c->job, FTP_WORK_ALWAYS) == 0)
 		return 1;
 	ftp_upload_commit(&c->up);
-	err = c->up.err;
 	x->committing = 0;
 	x->upload = NULL;
+	ftp_xfer_commit_result(c->up.err, bytes, res);
 	free(c);
-	res->result = err == 0 ? FTP_XR_OK : ftp_data_errno_result(err);
-	res->why = err == 0 ? NULL : strerror(err);
-	res->bytes = bytes;
 	return 0;
 }
 
-/* The worker made the upload the file, or failed to (in the loop). */
-void
-ftp_xfer_commit_done(struct ftp_commit *c)
+/* How an upload ended, from the commit's errno. */
+static void
+ftp_xfer_commit_result(int err, unsigned long long bytes,
+    struct ftp_data_result *res)
 {
+	res->result = err == 0 ? FTP_XR_OK : ftp_data_errno_result(err);
+	res->why = err == 0 ? NULL : strerror(err);
+	res->bytes = bytes;
+}
+
+/* On the worker: fsync and rename. */
+static void
+ftp_xfer_commit_run(struct ftp_job *job)
+{
+	ftp_upload_commit(&((struct ftp_commit *)job)->up);
+}
+
+/* The worker made the upload the file, or failed to (in the loop). */
+static void
+ftp_xfer_commit_done(struct ftp_job *job)
+{
+	struct ftp_commit *c = (struct ftp_commit *)job;
 	struct ftp_session *s = c->owner;
 	struct ftp_data_result res;
-	int err = c->up.err;
 
-	res.result = err == 0 ? FTP_XR_OK : ftp_data_errno_result(err);
-	res.why = err == 0 ? NULL : strerror(err);
-	res.bytes = c->bytes;
+	ftp_xfer_commit_result(c->up.err, c->bytes, &res);
 	free(c);
 	if (s == NULL)
 		return;		/* nobody waits: aborted, or the session ended */
 	s->xfer->upload = NULL;
 	s->xfer->committing = 0;
 	if (ftp_xfer_end(s, &res) == 0)
-		ftp_session_resume(s);
+		ftp_control_wake(s);
 }
 
 /*

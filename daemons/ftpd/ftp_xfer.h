@@ -3,7 +3,6 @@
 #ifndef CLOCKWORK_FTP_XFER_H
 #define CLOCKWORK_FTP_XFER_H
 
-struct ftp_commit;
 struct ftp_session;
 
 int	ftp_xfer_abor(struct ftp_session *, char *);
@@ -27,6 +26,5 @@ int	ftp_xfer_busy(const struct ftp_session *);
 void	ftp_xfer_progress(const struct ftp_session *, unsigned long long *,
 	    unsigned long long *);
 void	ftp_xfer_free(struct ftp_session *, const char *);
-void	ftp_xfer_commit_done(struct ftp_commit *);
 
 #endif

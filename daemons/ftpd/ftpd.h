@@ -8,16 +8,14 @@
 #include <sys/time.h>
 #include <netinet/in.h>
 
-#include "addr.h"
 #include "ftp_data.h"
+#include "ftp_throttle.h"
 #include "ftp_tls.h"
-#include "ftp_upload.h"
 #include "ftp_users.h"
 
 struct event;
 struct event_base;
-struct ftp_auth;
-struct ftp_session;
+struct ftp_work;
 struct server;
 
 struct ftpd_config {
@@ -32,36 +30,10 @@ struct ftpd_config {
 	int			 require_tls;	/* --require-tls */
 	int			 xferlog_fd;	/* --xferlog, or -1 */
 	struct ftp_users	 users;
-	/*
-	 * A password check in the loop, used when ftpd's auth_start (the
-	 * worker thread) is not set: ftp_users_check() or a stand-in.
-	 */
+	/* The password check, on a worker or in the loop: ftp_users_check(). */
 	int			(*check_user)(const struct ftp_users *,
 				    const char *, const char *,
 				    const struct ftp_user **);
-};
-
-/* Failed logins per address: the delay grows with them. */
-#define FTP_FAILS_MAX		1024	/* addresses remembered */
-#define FTP_FAILS_FORGET	900	/* seconds until forgiven */
-#define FTP_FAILS_DELAY_MAX	30	/* seconds at most */
-
-struct ftp_fail {
-	char			 host[ADDR_STRLEN];
-	unsigned		 count;
-	time_t			 last;
-};
-
-/*
- * The end of an upload, done on the worker thread when there is one: the
- * file aside flushed to disk (fsync can take a while) and renamed over
- * its name, or removed on failure.  The worker owns the descriptors; the
- * loop alone touches owner.
- */
-struct ftp_commit {
-	struct ftp_upload	 up;		/* the worker's */
-	unsigned long long	 bytes;		/* received */
-	struct ftp_session	*owner;		/* waiting for it, or NULL */
 };
 
 struct ftpd {
@@ -75,23 +47,11 @@ struct ftpd {
 	unsigned long long	 files_received;
 	unsigned long long	 bytes_received;
 	struct ftp_data_conf	 data;		/* for every data connection */
-	struct ftp_fail		 fails[FTP_FAILS_MAX];
-	/*
-	 * Password checks (ftp_auth.c, on a worker thread); NULL: no named
-	 * user can log in.  Reached through pointers so that the session
-	 * code stands alone.
-	 */
-	struct ftp_auth		*auth;
-	int			(*auth_start)(struct ftpd *,
-				    struct ftp_session *, const char *,
-				    const char *);
-	void			(*auth_cancel)(struct ftpd *,
-				    struct ftp_session *);
+	struct ftp_throttle	 throttle;	/* failed logins per address */
+	/* Password checks and uploads' fsync; NULL: done in the loop. */
+	struct ftp_work		*work;
 	/* FTPS: set with cfg.tls_ctx (ftp_tls.c). */
 	const struct ftp_tls_ops *tls;
-	/* Runs an upload's commit on the worker; NULL: in the loop. */
-	int			(*commit_start)(struct ftpd *,
-				    struct ftp_commit *);
 };
 
 #endif

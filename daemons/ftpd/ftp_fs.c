@@ -164,7 +164,7 @@ ftp_fs_dele(struct ftp_session *s, char *arg)
 	close(dirfd);
 	if (r == -1)
 		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, errno);
-	log_peer(LOG_INFO, (struct sockaddr *)&s->c->peer, "%s deleted %s",
+	log_peer(LOG_INFO, conn_peer(s->c), "%s deleted %s",
 	    s->user, path);
 	return ftp_reply(s, FTP_FILE_OK, "Delete operation successful.");
 }

@@ -132,7 +132,7 @@ ftp_login_pass(struct ftp_session *s, char *arg)
 		s->rootfd = s->d->cfg.rootfd;
 		s->may_write = s->d->cfg.anon_write;
 		strcpy(s->user, "anonymous");
-		log_peer(LOG_INFO, (struct sockaddr *)&s->c->peer,
+		log_peer(LOG_INFO, conn_peer(s->c),
 		    "anonymous login%s", s->may_write ? " (may write)" : "");
 		return ftp_reply(s, FTP_LOGGED_IN, "Login successful.");
 	}
@@ -247,10 +247,10 @@ ftp_login_failed(struct ftp_session *s)
 	log_escape(shown, sizeof(shown), s->user, strlen(s->user));
 	s->login = FTP_LOGIN_NONE;
 	s->failures++;
-	secs = ftp_throttle_fail(&s->d->throttle, s->c->host, time(NULL),
+	secs = ftp_throttle_fail(&s->d->throttle, conn_host(s->c), time(NULL),
 	    (double)s->d->cfg.login_delay.tv_sec +
 	    (double)s->d->cfg.login_delay.tv_usec / 1e6, &count);
-	log_peer(LOG_NOTICE, (struct sockaddr *)&s->c->peer,
+	log_peer(LOG_NOTICE, conn_peer(s->c),
 	    "failed login as '%s' (%u from this address, %.1f s delay)",
 	    shown, count, secs);
 	delay.tv_sec = (time_t)secs;
@@ -269,7 +269,7 @@ ftp_login_ok(struct ftp_session *s, const struct ftp_user *u)
 	log_escape(shown, sizeof(shown), s->user, strlen(s->user));
 	fd = open(u->home, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1) {
-		log_peer(LOG_WARNING, (struct sockaddr *)&s->c->peer,
+		log_peer(LOG_WARNING, conn_peer(s->c),
 		    "login as '%s': home %s: %s", shown, u->home,
 		    strerror(errno));
 		return ftp_reply(s, FTP_NOT_LOGGED_IN, "Cannot open your home "
@@ -278,8 +278,8 @@ ftp_login_ok(struct ftp_session *s, const struct ftp_user *u)
 	s->login = FTP_LOGIN_DONE;
 	s->rootfd = fd;
 	s->may_write = u->rw;
-	ftp_throttle_forgive(&s->d->throttle, s->c->host, time(NULL));
-	log_peer(LOG_INFO, (struct sockaddr *)&s->c->peer, "login as '%s'%s",
+	ftp_throttle_forgive(&s->d->throttle, conn_host(s->c), time(NULL));
+	log_peer(LOG_INFO, conn_peer(s->c), "login as '%s'%s",
 	    shown, s->may_write ? " (may write)" : "");
 	return ftp_reply(s, FTP_LOGGED_IN, "Login successful.");
 }

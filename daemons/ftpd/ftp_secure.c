@@ -7,12 +7,12 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 
 #include "ftp_control.h"
 #include "ftp_secure.h"
@@ -30,7 +30,6 @@
 int
 ftp_secure_auth(struct ftp_session *s, char *arg)
 {
-	struct bufferevent *bev;
 	struct conn *c = s->c;
 
 	if (s->d->cfg.tls_ctx == NULL || s->d->tls == NULL)
@@ -41,7 +40,7 @@ ftp_secure_auth(struct ftp_session *s, char *arg)
 		    "supported.");
 	if (s->tls)
 		return ftp_reply(s, FTP_BAD_SEQUENCE, "TLS is already on.");
-	if (evbuffer_get_length(bufferevent_get_input(c->bev)) != 0)
+	if (evbuffer_get_length(conn_input(c)) != 0)
 		return ftp_reply(s, FTP_BAD_SEQUENCE, "Wait for the reply to "
 		    "AUTH before the handshake.");
 	if (s->d->tls->sid_new(s->prot.sid) == -1)
@@ -53,19 +52,13 @@ ftp_secure_auth(struct ftp_session *s, char *arg)
 		conn_close(c, "AUTH TLS: the reply could not be sent at once");
 		return -1;
 	}
-	if ((bev = s->d->tls->bev(s->d->base, s->d->cfg.tls_ctx, c->fd,
-	    s->prot.sid)) == NULL) {
-		conn_close(c, "AUTH TLS: out of memory");
-		return -1;
-	}
-	if (conn_replace_bev(c, bev) == -1) {
-		bufferevent_setfd(bev, -1);
-		bufferevent_free(bev);
-		conn_close(c, "AUTH TLS: cannot switch");
+	if (s->d->tls->starttls(c, s->d->cfg.tls_ctx, s->prot.sid) == -1) {
+		conn_close(c, errno == ENOMEM ? "AUTH TLS: out of memory" :
+		    "AUTH TLS: cannot switch");
 		return -1;
 	}
 	s->tls = 1;
-	log_peer(LOG_DEBUG, (struct sockaddr *)&c->peer, "TLS handshake");
+	log_peer(LOG_DEBUG, conn_peer(c), "TLS handshake");
 	return 0;
 }
 

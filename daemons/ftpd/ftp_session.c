@@ -23,7 +23,6 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "addr.h"
@@ -105,31 +104,25 @@ static const ftp_handler ftp_handlers[FTP_V_COUNT] = {
 	[FTP_V_USER] = ftp_login_user,
 };
 
-/*
- * A new control connection: --max-per-ip, then the greeting.  Nothing is
- * sent with conn_send here (the server still holds c).
- */
+/* A new control connection: --max-per-ip, then the greeting. */
 int
 ftp_session_accepted(struct conn *c)
 {
 	static const char busy[] = "421 Too many connections from your "
 	    "address.\r\n";
 	static const char hello[] = "220 clockwork-ftpd ready.\r\n";
-	struct ftpd *d = server_arg(c->srv);
+	struct ftpd *d = server_arg(conn_server(c));
 	struct ftp_session *s;
 	struct conn *o;
 	unsigned long same = 0;
 
-	c->data = NULL;
+	conn_set_data(c, NULL);
 	if (d->cfg.max_per_ip != 0) {
 		for (o = server_first(d->srv); o != NULL; o = server_next(o))
-			if (strcmp(o->host, c->host) == 0)
+			if (strcmp(conn_host(o), conn_host(c)) == 0)
 				same++;
 		if (same > d->cfg.max_per_ip) {
-			(void)send(bufferevent_getfd(c->bev), busy,
-			    sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-			log_peer(LOG_NOTICE, (struct sockaddr *)&c->peer,
-			    "refused: %lu sessions from this address "
+			conn_refuse(c, busy, "%lu sessions from this address "
 			    "(--max-per-ip)", same - 1);
 			return -1;
 		}
@@ -148,17 +141,15 @@ ftp_session_accepted(struct conn *c)
 		free(s);
 		return -1;
 	}
-	c->data = s;
-	if (bufferevent_write(c->bev, hello, sizeof(hello) - 1) == -1)
-		return -1;
-	return 0;
+	conn_set_data(c, s);
+	return conn_send(c, hello, sizeof(hello) - 1);
 }
 
 /* The one place a session's state is freed (the server's teardown). */
 void
 ftp_session_closed(struct conn *c, const char *why)
 {
-	struct ftp_session *s = c->data;
+	struct ftp_session *s = conn_data(c);
 
 	if (s == NULL)
 		return;
@@ -170,7 +161,7 @@ ftp_session_closed(struct conn *c, const char *why)
 	if (s->rootfd != -1 && s->rootfd != s->d->cfg.rootfd)
 		close(s->rootfd);
 	free(s);
-	c->data = NULL;
+	conn_set_data(c, NULL);
 }
 
 /*
@@ -180,7 +171,7 @@ ftp_session_closed(struct conn *c, const char *why)
 void
 ftp_session_stopping(struct conn *c)
 {
-	struct ftp_session *s = c->data;
+	struct ftp_session *s = conn_data(c);
 
 	if (s == NULL) {
 		conn_close_after_flush(c, "shutdown");
@@ -198,7 +189,7 @@ ftp_session_stopping(struct conn *c)
 void
 ftp_session_readable(struct conn *c)
 {
-	(void)ftp_session_input(c->data);
+	(void)ftp_session_input(conn_data(c));
 }
 
 /*
@@ -215,9 +206,9 @@ ftp_session_input(struct ftp_session *s)
 	size_t len;
 	int was;
 
-	while (!s->paused && !s->c->closing) {
-		/* Fetched each time: AUTH TLS puts a new bufferevent in. */
-		in = bufferevent_get_input(s->c->bev);
+	while (!s->paused && !conn_closing(s->c)) {
+		/* Fetched each time: AUTH TLS puts a new buffer in. */
+		in = conn_input(s->c);
 		r = line_read(in, line, sizeof(line), &len);
 		if (r == LINE_NONE)
 			break;
@@ -291,7 +282,7 @@ ftp_session_command(struct ftp_session *s, char *line, size_t len)
 	if (r != FTP_PARSE_OK || (cmd = ftp_cmd_lookup(verb)) == NULL) {
 		free(copy);
 		log_escape(shown, sizeof(shown), line, strnlen(line, 64));
-		log_peer(LOG_DEBUG, (struct sockaddr *)&s->c->peer,
+		log_peer(LOG_DEBUG, conn_peer(s->c),
 		    "bad command '%s'", shown);
 		if (r == FTP_PARSE_NUL)
 			return ftp_reply(s, FTP_BAD_ARGS, "NUL bytes are not "
@@ -312,7 +303,7 @@ ftp_session_command(struct ftp_session *s, char *line, size_t len)
 	else
 		log_escape(shown, sizeof(shown), arg != NULL ? arg : "",
 		    arg != NULL ? strlen(arg) : 0);
-	log_peer(LOG_DEBUG, (struct sockaddr *)&s->c->peer, "%s %s", verb,
+	log_peer(LOG_DEBUG, conn_peer(s->c), "%s %s", verb,
 	    shown);
 
 	if ((cmd->flags & FTP_CMD_LOGIN) && s->login != FTP_LOGIN_DONE)
@@ -482,7 +473,7 @@ ftp_session_stat(struct ftp_session *s, char *arg)
 	ftp_xfer_progress(s, &sent, &total);
 	evbuffer_add_printf(b, "211-clockwork-ftpd status:\r\n"
 	    " Connected to %s\r\n Logged in as %s\r\n"
-	    " TYPE: %s, MODE: S, STRU: F\r\n", s->c->host,
+	    " TYPE: %s, MODE: S, STRU: F\r\n", conn_host(s->c),
 	    s->user[0] != '\0' ? s->user : "(nobody)",
 	    s->ascii ? "ASCII" : "BINARY");
 	if (ftp_xfer_busy(s))

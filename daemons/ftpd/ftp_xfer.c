@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +23,6 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <event2/bufferevent.h>
 
 #include "addr.h"
 #include "ftp_cmd.h"
@@ -137,11 +136,11 @@ ftp_xfer_data(struct ftp_session *s)
 
 	if (x != NULL)
 		return x->dc;
-	if (getsockname(s->c->fd, (struct sockaddr *)&local, &len) == -1 ||
+	if (getsockname(conn_fd(s->c), (struct sockaddr *)&local, &len) == -1 ||
 	    (x = calloc(1, sizeof(*x))) == NULL)
 		return NULL;
 	x->dc = ftp_data_new(&s->d->data, (struct sockaddr *)&local,
-	    (struct sockaddr *)&s->c->peer, &s->prot, ftp_xfer_data_done, s);
+	    conn_peer(s->c), &s->prot, ftp_xfer_data_done, s);
 	if (x->dc == NULL) {
 		free(x);
 		return NULL;
@@ -165,7 +164,7 @@ ftp_xfer_free(struct ftp_session *s, const char *why)
 		return;
 	if (x->running && why != NULL) {
 		log_escape(epath, sizeof(epath), x->path, strlen(x->path));
-		log_peer(LOG_NOTICE, (struct sockaddr *)&s->c->peer, "%s of %s "
+		log_peer(LOG_NOTICE, conn_peer(s->c), "%s of %s "
 		    "cut: %s", x->incoming ? "upload" : "download", epath, why);
 	}
 	ftp_data_free(x->dc);
@@ -218,8 +217,7 @@ ftp_xfer_running(struct ftp_session *s, int on)
 		s->d->transfers++;
 	else
 		s->d->transfers--;
-	bufferevent_set_timeouts(s->c->bev, on ? NULL : &s->d->cfg.idle,
-	    NULL);
+	(void)conn_set_idle(s->c, on ? NULL : &s->d->cfg.idle);
 }
 
 /* A transfer is about to start: what the log will say of it. */
@@ -419,7 +417,7 @@ ftp_xfer_log(struct ftp_session *s, const struct ftp_data_result *r,
 	    ftp_xfer_results[r->result].name);
 	log_escape(epath, sizeof(epath), x->path, strlen(x->path));
 	log_fields(r->result == FTP_XR_OK ? LOG_INFO : LOG_NOTICE, fields,
-	    "%s: %s %s %s %s: %llu bytes in %.3f s: %s", s->c->host,
+	    "%s: %s %s %s %s: %llu bytes in %.3f s: %s", conn_host(s->c),
 	    x->incoming ? "received" : "sent", epath,
 	    x->incoming ? "from" : "to", s->user, r->bytes, secs,
 	    r->result == FTP_XR_OK ? "ok" : r->why);
@@ -446,7 +444,7 @@ ftp_xfer_xferlog(struct ftp_session *s, const struct ftp_data_result *r,
 	    strftime(when, sizeof(when), "%a %b %e %H:%M:%S %Y", &tm) == 0)
 		return;
 	n = snprintf(line, sizeof(line), "%s %.0f %s %llu %n%s %c _ %c %c %s "
-	    "ftp 0 * %c\n", when, secs < 1 ? 1 : secs, s->c->host, r->bytes,
+	    "ftp 0 * %c\n", when, secs < 1 ? 1 : secs, conn_host(s->c), r->bytes,
 	    &pstart, path, s->ascii ? 'a' : 'b', s->xfer->incoming ? 'i' : 'o',
 	    s->anonymous ? 'a' : 'r', s->user,
 	    r->result == FTP_XR_OK ? 'c' : 'i');
@@ -777,10 +775,10 @@ ftp_xfer_target_ok(struct ftp_session *s, const struct sockaddr *sa)
 
 	if (addr_format(sa, host, sizeof(host), &port) == -1)
 		return -1;
-	if (addr_same_host(sa, (struct sockaddr *)&s->c->peer) &&
+	if (addr_same_host(sa, conn_peer(s->c)) &&
 	    port >= 1024)
 		return 0;
-	log_peer(LOG_WARNING, (struct sockaddr *)&s->c->peer,
+	log_peer(LOG_WARNING, conn_peer(s->c),
 	    "refused a data connection to %s port %u", host, port);
 	return -1;
 }

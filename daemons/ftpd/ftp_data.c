@@ -105,6 +105,8 @@ struct ftp_data {
 };
 
 static void	ftp_data_reset(struct ftp_data *);
+static int	ftp_data_listen(struct ftp_data *, unsigned *, const char **);
+static int	ftp_data_pasv_addr(const struct ftp_data *, struct in_addr *);
 static void	ftp_data_accept_cb(evutil_socket_t, short, void *);
 static void	ftp_data_wait_cb(evutil_socket_t, short, void *);
 static void	ftp_data_done_cb(evutil_socket_t, short, void *);
@@ -294,41 +296,25 @@ ftp_data_progress(const struct ftp_data *dt, unsigned long long *sent,
 }
 
 /*
- * PASV (extended 0) or EPSV (1): listens on the control connection's
- * local address, on a port of --pasv-ports if given, and writes the reply
- * text into buf.  Returns -1 with the reason in buf.
+ * A listening socket on the control connection's local address, on a
+ * port of --pasv-ports if given (tried in turn from the last one used),
+ * its port in *port.  -1 with the reason for the client in *why.
  */
-int
-ftp_data_passive(struct ftp_data *dt, int extended, char *buf, size_t cap)
+static int
+ftp_data_listen(struct ftp_data *dt, unsigned *port, const char **why)
 {
 	struct ftp_data_conf *conf = dt->conf;
 	struct sockaddr_storage ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-	struct in_addr shown;
-	socklen_t len;
-	unsigned port = 0, span, i;
+	socklen_t len = ftp_data_addrlen((struct sockaddr *)&dt->local);
+	unsigned span, i;
 	int fd, r;
-	const unsigned char *a;
 
-	ftp_data_reset(dt);
-	len = ftp_data_addrlen((struct sockaddr *)&dt->local);
 	memcpy(&ss, &dt->local, len);
-	if (!extended && !conf->has_pasv_addr) {
-		/* PASV can only say IPv4: the local address must be one. */
-		if (ss.ss_family == AF_INET)
-			shown = sin->sin_addr;
-		else if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
-			memcpy(&shown, &sin6->sin6_addr.s6_addr[12], 4);
-		else {
-			snprintf(buf, cap, "PASV needs IPv4: use EPSV.");
-			return -1;
-		}
-	} else
-		shown = conf->pasv_addr;
 	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) == -1) {
-		snprintf(buf, cap, "Cannot open a socket.");
+		*why = "Cannot open a socket.";
 		return -1;
 	}
 	/*
@@ -339,13 +325,13 @@ ftp_data_passive(struct ftp_data *dt, int extended, char *buf, size_t cap)
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 },
 	    sizeof(int));
 	span = conf->pasv_lo != 0 ? conf->pasv_hi - conf->pasv_lo + 1 : 1;
-	for (i = 0, r = -1; i < span && r == -1; i++) {
+	for (i = 0, r = -1, *port = 0; i < span && r == -1; i++) {
 		if (conf->pasv_lo != 0)
-			port = conf->pasv_lo + (conf->pasv_next++ % span);
+			*port = conf->pasv_lo + (conf->pasv_next++ % span);
 		if (ss.ss_family == AF_INET)
-			sin->sin_port = htons((unsigned short)port);
+			sin->sin_port = htons((unsigned short)*port);
 		else
-			sin6->sin6_port = htons((unsigned short)port);
+			sin6->sin6_port = htons((unsigned short)*port);
 		r = bind(fd, (struct sockaddr *)&ss, len);
 		if (r == -1 && errno != EADDRINUSE)
 			break;
@@ -354,10 +340,59 @@ ftp_data_passive(struct ftp_data *dt, int extended, char *buf, size_t cap)
 	    getsockname(fd, (struct sockaddr *)&ss, &len) == -1) {
 		log_warn("passive data socket");
 		close(fd);
-		snprintf(buf, cap, "No passive port free.");
+		*why = "No passive port free.";
 		return -1;
 	}
-	dt->accept_ev = event_new(conf->base, fd, EV_READ | EV_PERSIST,
+	*port = ntohs(ss.ss_family == AF_INET ? sin->sin_port :
+	    sin6->sin6_port);
+	return fd;
+}
+
+/*
+ * The IPv4 address PASV shows: --pasv-address, else the control
+ * connection's local address if it is IPv4.  -1 if it is not.
+ */
+static int
+ftp_data_pasv_addr(const struct ftp_data *dt, struct in_addr *shown)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&dt->local;
+	const struct sockaddr_in6 *sin6 =
+	    (const struct sockaddr_in6 *)&dt->local;
+
+	if (dt->conf->has_pasv_addr)
+		*shown = dt->conf->pasv_addr;
+	else if (dt->local.ss_family == AF_INET)
+		*shown = sin->sin_addr;
+	else if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		memcpy(shown, &sin6->sin6_addr.s6_addr[12], 4);
+	else
+		return -1;
+	return 0;
+}
+
+/*
+ * PASV (extended 0) or EPSV (1): listens for the client's data connection
+ * and writes the reply text into buf.  Returns -1 with the reason in buf.
+ */
+int
+ftp_data_passive(struct ftp_data *dt, int extended, char *buf, size_t cap)
+{
+	struct in_addr shown;
+	const unsigned char *a = (const unsigned char *)&shown;
+	const char *why;
+	unsigned port;
+	int fd, r;
+
+	ftp_data_reset(dt);
+	if (!extended && ftp_data_pasv_addr(dt, &shown) == -1) {
+		snprintf(buf, cap, "PASV needs IPv4: use EPSV.");
+		return -1;
+	}
+	if ((fd = ftp_data_listen(dt, &port, &why)) == -1) {
+		snprintf(buf, cap, "%s", why);
+		return -1;
+	}
+	dt->accept_ev = event_new(dt->conf->base, fd, EV_READ | EV_PERSIST,
 	    ftp_data_accept_cb, dt);
 	if (dt->accept_ev == NULL || event_add(dt->accept_ev, NULL) == -1) {
 		close(fd);
@@ -366,18 +401,15 @@ ftp_data_passive(struct ftp_data *dt, int extended, char *buf, size_t cap)
 	}
 	dt->lfd = fd;
 	dt->mode = FTP_DATA_PASSIVE;
-	port = ntohs(ss.ss_family == AF_INET ? sin->sin_port : sin6->sin6_port);
 	/* A client that never connects nor transfers: drop the listener. */
-	evtimer_add(dt->wait_ev, &conf->timeout);
+	evtimer_add(dt->wait_ev, &dt->conf->timeout);
 	if (extended)
 		r = snprintf(buf, cap, "Entering Extended Passive Mode "
 		    "(|||%u|)", port);
-	else {
-		a = (const unsigned char *)&shown;
+	else
 		r = snprintf(buf, cap, "Entering Passive Mode "
 		    "(%u,%u,%u,%u,%u,%u).", a[0], a[1], a[2], a[3],
 		    port >> 8, port & 0xff);
-	}
 	return r < 0 || (size_t)r >= cap ? -1 : 0;
 }
 

@@ -45,6 +45,8 @@ typedef int (*ftp_handler)(struct ftp_session *, char *);
 static int	ftp_session_input(struct ftp_session *);
 static void	ftp_session_wake_cb(evutil_socket_t, short, void *);
 static int	ftp_session_command(struct ftp_session *, char *, size_t);
+static int	ftp_session_run(struct ftp_session *, const struct ftp_cmd *,
+		    const char *, char *);
 static int	ftp_session_acct(struct ftp_session *, char *);
 static int	ftp_session_allo(struct ftp_session *, char *);
 static int	ftp_session_feat(struct ftp_session *, char *);
@@ -282,30 +284,39 @@ ftp_session_command(struct ftp_session *s, char *line, size_t len)
 	if (r != FTP_PARSE_OK || (cmd = ftp_cmd_lookup(verb)) == NULL) {
 		free(copy);
 		log_escape(shown, sizeof(shown), line, strnlen(line, 64));
-		log_peer(LOG_DEBUG, conn_peer(s->c),
-		    "bad command '%s'", shown);
+		log_peer(LOG_DEBUG, conn_peer(s->c), "bad command '%s'", shown);
 		if (r == FTP_PARSE_NUL)
 			return ftp_reply(s, FTP_BAD_ARGS, "NUL bytes are not "
 			    "allowed.");
 		return ftp_reply(s, FTP_BAD_COMMAND, "Unknown command.");
 	}
-	if (copy != NULL) {
-		if (!(cmd->flags & FTP_CMD_XFER)) {
-			s->held = copy;
-			s->heldlen = len;
-			s->paused = 1;
-			return 0;
-		}
-		free(copy);
+	if (copy != NULL && !(cmd->flags & FTP_CMD_XFER)) {
+		/* Run once the transfer has ended (ftp_session_wake_cb). */
+		s->held = copy;
+		s->heldlen = len;
+		s->paused = 1;
+		return 0;
 	}
+	free(copy);
+	return ftp_session_run(s, cmd, verb, arg);
+}
+
+/*
+ * Runs a known command: logged (PASS masked), checked against the verb
+ * table's flags, then handed to its handler.
+ */
+static int
+ftp_session_run(struct ftp_session *s, const struct ftp_cmd *cmd,
+    const char *verb, char *arg)
+{
+	char shown[256];
+
 	if (cmd->id == FTP_V_PASS)
 		strcpy(shown, "****");
 	else
 		log_escape(shown, sizeof(shown), arg != NULL ? arg : "",
 		    arg != NULL ? strlen(arg) : 0);
-	log_peer(LOG_DEBUG, conn_peer(s->c), "%s %s", verb,
-	    shown);
-
+	log_peer(LOG_DEBUG, conn_peer(s->c), "%s %s", verb, shown);
 	if ((cmd->flags & FTP_CMD_LOGIN) && s->login != FTP_LOGIN_DONE)
 		return ftp_reply(s, FTP_NOT_LOGGED_IN, "Please login with USER "
 		    "and PASS.");

@@ -19,6 +19,8 @@
 
 #include "ftp_upload.h"
 
+static enum ftp_upload_status ftp_upload_old(int, const char *, int *,
+	    struct stat *);
 static int	ftp_upload_aside(struct ftp_upload *);
 static int	ftp_upload_keep(int, int, off_t);
 
@@ -38,7 +40,10 @@ ftp_upload_aside(struct ftp_upload *u)
 		if (u->fd == -1 && errno != EEXIST)
 			break;
 	}
-	return u->fd == -1 ? -1 : 0;
+	if (u->fd != -1)
+		return 0;
+	u->tmpname[0] = '\0';	/* not ours: never to be removed */
+	return -1;
 }
 
 /* Copies the first keep bytes of old into fd.  -1: errno. */
@@ -61,6 +66,28 @@ ftp_upload_keep(int old, int fd, off_t keep)
 }
 
 /*
+ * The target as it is: *old is -1 when there is none, else a plain file
+ * open for reading, with its status in *st.  Never follows a symlink
+ * (refused, EACCES).
+ */
+static enum ftp_upload_status
+ftp_upload_old(int dirfd, const char *name, int *old, struct stat *st)
+{
+	*old = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (*old == -1 && errno == ELOOP)
+		errno = EACCES;
+	if (*old == -1)
+		return errno == ENOENT ? FTP_UPLOAD_OK : FTP_UPLOAD_REFUSED;
+	if (fstat(*old, st) == -1 || !S_ISREG(st->st_mode)) {
+		close(*old);
+		*old = -1;
+		return FTP_UPLOAD_NOT_PLAIN;
+	}
+	return FTP_UPLOAD_OK;
+}
+
+/*
  * Starts an upload of name in dirfd: the file aside made, with the old
  * file's mode and, for append or a rest offset, its data kept.  Takes
  * dirfd in every case; on failure everything is closed and removed, and
@@ -70,59 +97,32 @@ enum ftp_upload_status
 ftp_upload_open(struct ftp_upload *u, int dirfd, const char *name,
     int append, off_t rest)
 {
+	enum ftp_upload_status r;
 	struct stat st;
-	off_t keep = 0;
 	int old, err;
 
 	memset(u, 0, sizeof(*u));
 	u->fd = -1;
 	u->dirfd = dirfd;
-	if (strlen(name) >= sizeof(u->name)) {
-		close(dirfd);
-		errno = ENAMETOOLONG;
-		return FTP_UPLOAD_REFUSED;
+	snprintf(u->name, sizeof(u->name), "%s", name);
+	if ((r = ftp_upload_old(dirfd, name, &old, &st)) == FTP_UPLOAD_OK &&
+	    old == -1 && rest > 0)
+		r = FTP_UPLOAD_NO_RESUME;
+	if (r == FTP_UPLOAD_OK && ftp_upload_aside(u) == -1)
+		r = FTP_UPLOAD_REFUSED;
+	if (r == FTP_UPLOAD_OK && old != -1) {
+		(void)fchmod(u->fd, st.st_mode & 0777);
+		if (ftp_upload_keep(old, u->fd, append ? st.st_size :
+		    rest < st.st_size ? rest : st.st_size) == -1)
+			r = FTP_UPLOAD_NO_COPY;
 	}
-	strcpy(u->name, name);
-	old = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC);
-	if (old == -1 && errno != ENOENT) {
-		err = errno == ELOOP ? EACCES : errno;
-		close(dirfd);
-		errno = err;
-		return FTP_UPLOAD_REFUSED;
-	}
-	if (old != -1 && (fstat(old, &st) == -1 || !S_ISREG(st.st_mode))) {
-		close(old);
-		close(dirfd);
-		return FTP_UPLOAD_NOT_PLAIN;
-	}
-	if (old == -1 && rest > 0) {
-		close(dirfd);
-		return FTP_UPLOAD_NO_RESUME;
-	}
+	err = errno;
 	if (old != -1)
-		keep = append ? st.st_size : rest < st.st_size ? rest :
-		    st.st_size;
-	if (ftp_upload_aside(u) == -1) {
-		err = errno;
-		if (old != -1)
-			close(old);
-		close(dirfd);
-		errno = err;
-		return FTP_UPLOAD_REFUSED;
-	}
-	if (old == -1)
-		return FTP_UPLOAD_OK;
-	(void)fchmod(u->fd, st.st_mode & 0777);
-	if (ftp_upload_keep(old, u->fd, keep) == -1) {
-		err = errno;
 		close(old);
+	if (r != FTP_UPLOAD_OK)
 		ftp_upload_discard(u);
-		errno = err;
-		return FTP_UPLOAD_NO_COPY;
-	}
-	close(old);
-	return FTP_UPLOAD_OK;
+	errno = err;
+	return r;
 }
 
 /*
@@ -157,9 +157,9 @@ ftp_upload_discard(struct ftp_upload *u)
 	if (u->fd != -1)
 		close(u->fd);
 	u->fd = -1;
-	if (u->dirfd != -1) {
+	if (u->dirfd != -1 && u->tmpname[0] != '\0')
 		(void)unlinkat(u->dirfd, u->tmpname, 0);
+	if (u->dirfd != -1)
 		close(u->dirfd);
-	}
 	u->dirfd = -1;
 }

@@ -37,6 +37,7 @@
 
 #define FTPD_DEFAULT_ROOT	"/srv/ftp"
 #define FTPD_STATUS_EVERY	5	/* seconds between STATUS= updates */
+#define FTPD_GRACE_SEC		10	/* for transfers to end at SIGTERM */
 #define FTPD_WORKERS		1	/* threads for blocking work */
 #define FTPD_WORK_QUEUE		256	/* password checks waiting at most */
 
@@ -81,7 +82,6 @@ static void	ftpd_pasv_ports(const char *, struct ftp_data_conf *);
 static void	ftpd_open(struct ftpd *, struct ftpd_files *);
 static int	ftpd_file_absent(const char *);
 static void	ftpd_status_cb(evutil_socket_t, short, void *);
-static void	ftpd_stop(void *);
 static void	usage(void) __attribute__((noreturn));
 
 /*
@@ -320,16 +320,6 @@ ftpd_status_cb(evutil_socket_t fd, short what, void *arg)
 	    d->files_received, d->bytes_received);
 }
 
-static void
-ftpd_stop(void *arg)
-{
-	struct ftpd *d = arg;
-	struct timeval grace = { 10, 0 };
-
-	event_del(d->status_ev);
-	server_shutdown(d->srv, &grace);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -339,6 +329,7 @@ main(int argc, char **argv)
 		.busy_reply = "421 Too many users, try again later.\r\n",
 	};
 	struct timeval every = { FTPD_STATUS_EVERY, 0 };
+	struct life_stop stop = { .grace = { FTPD_GRACE_SEC, 0 } };
 	static struct ftpd d;
 	struct ftpd_config *cfg = &d.cfg;
 	struct ftpd_files files;
@@ -363,7 +354,9 @@ main(int argc, char **argv)
 	if ((cfg->users.n > 0 || cfg->anon_write) && (d.work = ftp_work_new(
 	    d.base, FTPD_WORKERS, FTPD_WORK_QUEUE)) == NULL)
 		fatal(EX_OSERR, "cannot start the worker thread");
-	if (life_start(d.base, ftpd_stop, &d) == -1)
+	stop.srv = d.srv;
+	stop.timer = d.status_ev;
+	if (life_start(d.base, life_stop_server, &stop) == -1)
 		fatalx(EX_OSERR, "cannot watch signals");
 
 	serve_log_ready(&set, "root %s%s, %zu named users, max %lu clients%s",

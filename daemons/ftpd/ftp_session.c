@@ -25,10 +25,8 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
-#include "addr.h"
 #include "ftp_cmd.h"
 #include "ftp_control.h"
-#include "ftp_data.h"
 #include "ftp_fs.h"
 #include "ftp_list.h"
 #include "ftp_login.h"

@@ -839,7 +839,8 @@ ftp_data_tls_drain(struct ftp_data *dt)
 		for (i = 0; i < n; i++) {
 			if (ftp_data_store(dt, v[i].iov_base,
 			    v[i].iov_len) == -1) {
-				ftp_data_finish(dt, ftp_data_errno_result(dt->werr),
+				ftp_data_finish(dt,
+				    ftp_data_errno_result(dt->werr),
 				    strerror(dt->werr));
 				return -1;
 			}

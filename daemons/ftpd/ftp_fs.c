@@ -32,6 +32,19 @@
 #define FTP_STAT_MAX		(256 * 1024)	/* STAT PATH text at most */
 
 static int	ftp_fs_chmod(struct ftp_session *, char *);
+static int	ftp_fs_parent(struct ftp_session *, const char *, char *,
+		    const char **);
+
+/*
+ * The parent directory of a client path, opened beneath the session's
+ * root, and its last component: ftp_path_parent() for this session.
+ */
+static int
+ftp_fs_parent(struct ftp_session *s, const char *arg, char *path,
+    const char **namep)
+{
+	return ftp_path_parent(s->rootfd, s->cwd, arg, path, namep);
+}
 
 int
 ftp_fs_pwd(struct ftp_session *s, char *arg)
@@ -153,7 +166,7 @@ ftp_fs_dele(struct ftp_session *s, char *arg)
 	struct stat st;
 	int dirfd, r;
 
-	if ((dirfd = ftp_path_parent(s->rootfd, s->cwd, arg, path, &name)) == -1)
+	if ((dirfd = ftp_fs_parent(s, arg, path, &name)) == -1)
 		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, errno);
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISDIR(st.st_mode)) {
@@ -176,7 +189,7 @@ ftp_fs_mkd(struct ftp_session *s, char *arg)
 	const char *name;
 	int dirfd, r;
 
-	if ((dirfd = ftp_path_parent(s->rootfd, s->cwd, arg, path, &name)) == -1)
+	if ((dirfd = ftp_fs_parent(s, arg, path, &name)) == -1)
 		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, errno);
 	r = mkdirat(dirfd, name, 0777);
 	close(dirfd);
@@ -193,7 +206,7 @@ ftp_fs_rmd(struct ftp_session *s, char *arg)
 	const char *name;
 	int dirfd, r;
 
-	if ((dirfd = ftp_path_parent(s->rootfd, s->cwd, arg, path, &name)) == -1)
+	if ((dirfd = ftp_fs_parent(s, arg, path, &name)) == -1)
 		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, errno);
 	r = unlinkat(dirfd, name, AT_REMOVEDIR);
 	close(dirfd);
@@ -211,7 +224,7 @@ ftp_fs_rnfr(struct ftp_session *s, char *arg)
 	struct stat st;
 	int dirfd, r;
 
-	if ((dirfd = ftp_path_parent(s->rootfd, s->cwd, arg, path, &name)) == -1)
+	if ((dirfd = ftp_fs_parent(s, arg, path, &name)) == -1)
 		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, errno);
 	r = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW);
 	close(dirfd);
@@ -231,12 +244,12 @@ ftp_fs_rnto(struct ftp_session *s, char *arg)
 
 	if (s->rnfr == NULL)
 		return ftp_reply(s, FTP_BAD_SEQUENCE, "RNFR required first.");
-	fdir = ftp_path_parent(s->rootfd, s->cwd, s->rnfr, from, &fname);
+	fdir = ftp_fs_parent(s, s->rnfr, from, &fname);
 	free(s->rnfr);
 	s->rnfr = NULL;
 	if (fdir == -1)
 		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, errno);
-	if ((tdir = ftp_path_parent(s->rootfd, s->cwd, arg, path, &name)) == -1) {
+	if ((tdir = ftp_fs_parent(s, arg, path, &name)) == -1) {
 		err = errno;
 		close(fdir);
 		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, err);
@@ -268,7 +281,7 @@ ftp_fs_chmod(struct ftp_session *s, char *arg)
 	mode = strtoul(arg, &end, 8);
 	if (*arg == '\0' || *end != '\0' || errno != 0 || mode > 0777)
 		return ftp_reply(s, FTP_BAD_ARGS, "Bad mode (000-777).");
-	if ((dirfd = ftp_path_parent(s->rootfd, s->cwd, sp, path, &name)) == -1)
+	if ((dirfd = ftp_fs_parent(s, sp, path, &name)) == -1)
 		return ftp_reply_errno(s, FTP_FILE_FAIL, sp, errno);
 	/* Opened without following a symlink: chmod reaches only it. */
 	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |

@@ -35,7 +35,7 @@
 /* A password to check on a worker: the job owns a copy of what it needs. */
 struct ftp_login_job {
 	struct ftp_job		 job;		/* first: the pool's handle */
-	struct ftp_session	*s;		/* NULL once the session ended */
+	struct ftp_session	*s;		/* NULL once it has ended */
 	const struct ftp_users	*users;		/* not changed after start-up */
 	int			(*check)(const struct ftp_users *,
 				    const char *, const char *,

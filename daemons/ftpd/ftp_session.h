@@ -35,8 +35,8 @@ struct ftp_session {
 	/* Reading commands (ftp_session.c). */
 	int			 discarding;	/* inside an over-long line */
 	int			 paused;	/* until ftp_control_wake() */
-	struct event		*wake_ev;	/* runs the held command, reads */
-	char			*held;		/* command waiting for a transfer */
+	struct event		*wake_ev;	/* runs held command, reads */
+	char			*held;		/* waiting for a transfer */
 	size_t			 heldlen;
 	int			 stopping;	/* close after this transfer */
 
@@ -57,9 +57,9 @@ struct ftp_session {
 
 	/* Transfers (ftp_xfer.c). */
 	int			 ascii;		/* TYPE A */
-	unsigned long long	 rest;		/* REST offset for the next RETR */
+	unsigned long long	 rest;		/* REST, for the next one */
 	int			 epsv_all;
-	struct ftp_xfer		*xfer;		/* from the first PASV or PORT */
+	struct ftp_xfer		*xfer;		/* from the first PASV/PORT */
 
 	/* TLS (ftp_secure.c). */
 	int			 tls;		/* AUTH TLS done */

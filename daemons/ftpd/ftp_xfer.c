@@ -327,7 +327,7 @@ ftp_xfer_commit_done(struct ftp_job *job)
 	ftp_xfer_commit_result(c->up.err, c->bytes, &res);
 	free(c);
 	if (s == NULL)
-		return;		/* nobody waits: aborted, or the session ended */
+		return;		/* nobody waits: aborted, or session ended */
 	s->xfer->upload = NULL;
 	s->xfer->committing = 0;
 	if (ftp_xfer_end(s, &res) == 0)
@@ -444,8 +444,8 @@ ftp_xfer_xferlog(struct ftp_session *s, const struct ftp_data_result *r,
 	    strftime(when, sizeof(when), "%a %b %e %H:%M:%S %Y", &tm) == 0)
 		return;
 	n = snprintf(line, sizeof(line), "%s %.0f %s %llu %n%s %c _ %c %c %s "
-	    "ftp 0 * %c\n", when, secs < 1 ? 1 : secs, conn_host(s->c), r->bytes,
-	    &pstart, path, s->ascii ? 'a' : 'b', s->xfer->incoming ? 'i' : 'o',
+	    "ftp 0 * %c\n", when, secs < 1 ? 1 : secs, conn_host(s->c),
+	    r->bytes, &pstart, path, s->ascii ? 'a' : 'b', s->xfer->incoming ? 'i' : 'o',
 	    s->anonymous ? 'a' : 'r', s->user,
 	    r->result == FTP_XR_OK ? 'c' : 'i');
 	if (n < 0 || (size_t)n >= sizeof(line))

@@ -120,7 +120,8 @@ START_TEST(test_new_and_replace)
 	ck_assert_int_eq(ftp_upload_open(&u, dirfd_of_top(), "a.txt", 0, 0),
 	    FTP_UPLOAD_OK);
 	send_data(&u, "newer\n");
-	ck_assert_str_eq(get("a.txt"), "new\n");	/* the old one meanwhile */
+	/* The old one meanwhile. */
+	ck_assert_str_eq(get("a.txt"), "new\n");
 	ftp_upload_commit(&u);
 	ck_assert_str_eq(get("a.txt"), "newer\n");
 	ck_assert_int_eq(asides(), 0);

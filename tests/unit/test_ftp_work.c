@@ -60,6 +60,27 @@ tjob_init(struct tjob *j, int gate)
 	j->gate = gate;
 }
 
+/*
+ * A pool of one worker held at a gate by blocker (a pipe of the caller's:
+ * a byte written to gate[1] lets it go), with at most max jobs waiting.
+ */
+static struct ftp_work *
+held_pool(struct event_base *base, size_t max, struct tjob *blocker,
+    int *gate)
+{
+	struct ftp_work *w = ftp_work_new(base, 1, max);
+
+	ck_assert_ptr_nonnull(w);
+	ck_assert_int_eq(pipe(gate), 0);
+	ndone = 0;
+	tjob_init(blocker, gate[0]);
+	ck_assert_int_eq(ftp_work_submit(w, &blocker->job, 0), 0);
+	/* Until the worker takes the blocker, it counts in the queue too. */
+	while (ftp_work_cancel(w, &blocker->job) == 1)
+		ck_assert_int_eq(ftp_work_submit(w, &blocker->job, 0), 0);
+	return w;
+}
+
 /* Runs the loop until n jobs in all are done. */
 static void
 loop_until(struct event_base *base, int n)
@@ -100,21 +121,14 @@ END_TEST
 START_TEST(test_queue_bound)
 {
 	struct event_base *base = event_base_new();
-	struct ftp_work *w = ftp_work_new(base, 1, 2);
 	struct tjob blocker, a, b, c, must;
 	int gate[2];
+	struct ftp_work *w = held_pool(base, 2, &blocker, gate);
 
-	ck_assert_int_eq(pipe(gate), 0);
-	ndone = 0;
-	tjob_init(&blocker, gate[0]);
 	tjob_init(&a, -1);
 	tjob_init(&b, -1);
 	tjob_init(&c, -1);
 	tjob_init(&must, -1);
-	ck_assert_int_eq(ftp_work_submit(w, &blocker.job, 0), 0);
-	/* Until the worker takes the blocker, it counts in the queue too. */
-	while (ftp_work_cancel(w, &blocker.job) == 1)
-		ck_assert_int_eq(ftp_work_submit(w, &blocker.job, 0), 0);
 	ck_assert_int_eq(ftp_work_submit(w, &a.job, 0), 0);
 	ck_assert_int_eq(ftp_work_submit(w, &b.job, 0), 0);
 	ck_assert_int_eq(ftp_work_submit(w, &c.job, 0), -1);
@@ -135,18 +149,12 @@ END_TEST
 START_TEST(test_cancel)
 {
 	struct event_base *base = event_base_new();
-	struct ftp_work *w = ftp_work_new(base, 1, 8);
 	struct tjob blocker, a, b;
 	int gate[2];
+	struct ftp_work *w = held_pool(base, 8, &blocker, gate);
 
-	ck_assert_int_eq(pipe(gate), 0);
-	ndone = 0;
-	tjob_init(&blocker, gate[0]);
 	tjob_init(&a, -1);
 	tjob_init(&b, -1);
-	ck_assert_int_eq(ftp_work_submit(w, &blocker.job, 0), 0);
-	while (ftp_work_cancel(w, &blocker.job) == 1)
-		ck_assert_int_eq(ftp_work_submit(w, &blocker.job, 0), 0);
 	ck_assert_int_eq(ftp_work_submit(w, &a.job, 0), 0);
 	ck_assert_int_eq(ftp_work_submit(w, &b.job, 0), 0);
 	ck_assert_int_eq(ftp_work_cancel(w, &a.job), 1);

@@ -61,6 +61,9 @@ struct conn {
 	unsigned		 closing:1;	/* close once output is sent */
 	unsigned		 read_paused:1;	/* conn_read_pause() */
 	unsigned		 dead:1;	/* closed; freed at the release */
+	/* The mode's own (lean: read event added, client's EOF seen). */
+	unsigned		 io_reading:1;
+	unsigned		 io_eof:1;
 };
 
 struct server {

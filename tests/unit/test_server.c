@@ -18,6 +18,7 @@
 #include <check.h>
 #include <event2/event.h>
 
+#include "life.h"
 #include "listen.h"
 #include "loopback_server.h"
 #include "log.h"
@@ -520,6 +521,38 @@ START_TEST(test_stopping_closes_others)
 }
 END_TEST
 
+static void
+noop_cb(evutil_socket_t fd, short what, void *arg)
+{
+}
+
+/* SIGTERM's callback: the daemon's own timer stops, the server drains. */
+START_TEST(test_life_stop_server)
+{
+	struct server_limits lim = { 0 };
+	struct life_stop ls = { .grace = { 5, 0 } };
+	struct timeval hour = { 3600, 0 };
+	int a;
+
+	start(&lim);
+	a = client();
+	spin(20);
+	ls.srv = srv;
+	ls.timer = evtimer_new(base, noop_cb, NULL);
+	evtimer_add(ls.timer, &hour);
+	life_stop_server(&ls);
+	ck_assert_int_eq(evtimer_pending(ls.timer, NULL), 0);
+	/* Nothing was queued: closed at once, and the loop told to exit. */
+	ck_assert_int_eq(closed_count, 1);
+	ck_assert_str_eq(last_why, "shutdown");
+	ck_assert_int_eq(event_base_dispatch(base), 0);
+	ck_assert_int_eq(event_base_got_exit(base), 1);
+	event_free(ls.timer);
+	close(a);
+	stop();
+}
+END_TEST
+
 /* Closed connections stay readable while held, and go at the release. */
 START_TEST(test_hold_keeps_closed)
 {
@@ -564,6 +597,7 @@ server_suite(void)
 	tcase_add_test(life, test_shutdown_ends_loop);
 	tcase_add_test(life, test_stopping_closes_others);
 	tcase_add_test(life, test_hold_keeps_closed);
+	tcase_add_test(life, test_life_stop_server);
 	tcase_set_timeout(api, 20);
 	tcase_add_test(api, test_accessors);
 	tcase_add_test(api, test_set_idle);

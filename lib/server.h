@@ -90,6 +90,7 @@ struct evbuffer *conn_input(struct conn *);
 void	conn_read_pause(struct conn *);
 void	conn_read_resume(struct conn *);
 int	conn_set_idle(struct conn *, const struct timeval *);
+/* lib/conn_tls.c: whoever calls it links $(OPENSSL_LIBS) too. */
 int	conn_starttls(struct conn *, struct ssl_st *);
 
 void	conn_close(struct conn *, const char *);

@@ -8,7 +8,7 @@
 #define SPEC_NAME_MAX	64	/* bytes of a name, with its NUL */
 #define SPEC_HOST_MAX	256
 #define SPEC_PORT_MAX	8
-#define SPEC_CLOCKS_MAX	64	/* clocks on one wall */
+#define SPEC_CLOCKS_MAX	512	/* clocks on one wall */
 #define SPEC_ENV_MAX	16384	/* bytes read of one .env file */
 #define SPEC_CONFIG_DIR	"/etc/clockwork"
 

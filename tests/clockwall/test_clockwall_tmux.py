@@ -62,10 +62,12 @@ def poll(pred, timeout=10.0):
 
 
 def rows(text):
-    """{name: (time, state)} of the clock rows on the screen."""
+    """{name: (time, state)} of the clock rows on the screen (the offset
+    column, blank for a clock that is not up, between them)."""
     out = {}
     for line in text.splitlines():
-        m = re.match(r"^  (\S.*?)\s{2,}(\S+)\s{2,}(\S+)\s{2,}(\S.*?)\s*$", line)
+        m = re.match(r"^  (\S.*?)\s{2,}(\S+)\s{2,}(?:[-+]\d+\.\d+s\s{2,})?"
+                     r"(\S+)\s{2,}(\S.*?)\s*$", line)
         if m and m.group(1) != "NAME":
             out[m.group(1)] = (m.group(2), m.group(4))
     return out

@@ -546,10 +546,11 @@ main(int argc, char **argv)
 		case 'h':
 			usage();
 		case 'm':
-			if (parse_seconds(optarg, 0.001, 86400, &max_offset) ==
-			    -1)
+			if (parse_seconds(optarg, 0.001, OFFSET_PERIOD / 2,
+			    &max_offset) == -1)
 				cli_usage_error("bad --max-offset '%s' "
-				    "(0.001-86400 seconds)", optarg);
+				    "(0.001-%d seconds)", optarg,
+				    OFFSET_PERIOD / 2);
 			break;
 		case 't':
 			if (parse_seconds(optarg, 0.1, 3600, &timeout) == -1)

@@ -17,15 +17,13 @@
 #include <string.h>
 
 #include "lookup.h"
-
-#define LOOKUP_HOST_MAX	256
-#define LOOKUP_PORT_MAX	8
+#include "spec.h"
 
 struct lookup {
 	struct gaicb	 cb;
 	struct addrinfo	 hints;
-	char		 host[LOOKUP_HOST_MAX];
-	char		 port[LOOKUP_PORT_MAX];
+	char		 host[SPEC_HOST_MAX];
+	char		 port[SPEC_PORT_MAX];
 	struct lookup	*next;		/* on the list of dropped ones */
 };
 
@@ -47,7 +45,7 @@ lookup_start(const char *host, const char *port)
 	struct lookup *l;
 
 	lookup_reap();
-	if (strlen(host) >= LOOKUP_HOST_MAX || strlen(port) >= LOOKUP_PORT_MAX) {
+	if (strlen(host) >= SPEC_HOST_MAX || strlen(port) >= SPEC_PORT_MAX) {
 		errno = ENAMETOOLONG;
 		return NULL;
 	}
@@ -55,9 +53,7 @@ lookup_start(const char *host, const char *port)
 		return NULL;
 	strcpy(l->host, host);
 	strcpy(l->port, port);
-	l->hints.ai_family = AF_UNSPEC;
-	l->hints.ai_socktype = SOCK_STREAM;
-	l->hints.ai_flags = AI_NUMERICSERV;
+	spec_hints(&l->hints);
 	l->cb.ar_name = l->host;
 	l->cb.ar_service = l->port;
 	l->cb.ar_request = &l->hints;
@@ -78,28 +74,16 @@ enum lookup_result
 lookup_poll(struct lookup *l, struct addrinfo **res)
 {
 	enum lookup_result r;
+	int e = gai_error(&l->cb);
 
-	switch (gai_error(&l->cb)) {
-	case EAI_INPROGRESS:
+	if (e == EAI_INPROGRESS)
 		return LOOKUP_PENDING;
-	case 0:
+	if (e == 0) {
 		*res = l->cb.ar_result;
 		l->cb.ar_result = NULL;
 		r = LOOKUP_FOUND;
-		break;
-	case EAI_NONAME:
-#ifdef EAI_NODATA
-	case EAI_NODATA:
-#endif
-#ifdef EAI_ADDRFAMILY
-	case EAI_ADDRFAMILY:
-#endif
-		r = LOOKUP_UNKNOWN;
-		break;
-	default:
-		r = LOOKUP_FAILED;
-		break;
-	}
+	} else
+		r = spec_unknown_host(e) ? LOOKUP_UNKNOWN : LOOKUP_FAILED;
 	lookup_free(l);
 	return r;
 }

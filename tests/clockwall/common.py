@@ -52,6 +52,18 @@ def faketime_env(offset):
     return {"LD_PRELOAD": libs[0], "FAKETIME": offset, "ASAN_OPTIONS": asan}
 
 
+def tmux_env(home, **extra):
+    """The environment of a tmux server for the live-view tests: a colour
+    terminal, HOME in the test's own directory, the sanitizers' options."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home,
+           "TERM": "xterm-256color"}
+    env.update(extra)
+    for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+        if k in os.environ:
+            env[k] = os.environ[k]
+    return env
+
+
 def listening(daemons):
     """True when every daemon accepts connections."""
     return all(d.alive() and wait_port(d.port, timeout=10) for d in daemons)

@@ -15,7 +15,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import CLOCKWALL, ZONES, listening, start_clock  # noqa: E402
+from common import (CLOCKWALL, ZONES, listening, start_clock,  # noqa: E402
+                    tmux_env)
 from taplib import Tap  # noqa: E402
 
 N = 30		# clocks on the wall
@@ -27,11 +28,7 @@ if shutil.which("tmux") is None:
 
 tmp = tempfile.mkdtemp(prefix="clockwall-scroll-")
 sock = os.path.join(tmp, "sock")
-env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": tmp,
-       "TERM": "xterm-256color"}
-for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
-    if k in os.environ:
-        env[k] = os.environ[k]
+env = tmux_env(tmp)
 
 
 def tmux(*args):

@@ -33,7 +33,7 @@ sys.path.insert(0, here)
 sys.path.insert(0, os.path.join(os.path.dirname(here), "clockwall"))
 sys.path.insert(0, os.path.dirname(here))
 from common import (CLOCKWALL, PlainWall, split_time,  # noqa: E402
-                    zone_skew)
+                    tmux_env, zone_skew)
 from rig import PORT, Host, Rig  # noqa: E402
 from taplib import binary, under_valgrind  # noqa: E402
 
@@ -129,11 +129,7 @@ class Tmux:
 
     def __init__(self, tmp, args):
         self.sock = os.path.join(tmp, "tmux")
-        self.env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-                    "HOME": tmp, "TERM": "xterm-256color", "LANG": "C.UTF-8"}
-        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
-            if k in os.environ:
-                self.env[k] = os.environ[k]
+        self.env = tmux_env(tmp, LANG="C.UTF-8")
         cmd = " ".join(shlex.quote(a) for a in [CLOCKWALL] + args)
         self.ok = self.run("-f", "/dev/null", "new-session", "-d", "-s",
                            "wall", "-x", "80", "-y", "12", cmd).returncode == 0

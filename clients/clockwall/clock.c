@@ -12,7 +12,6 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -147,13 +146,11 @@ clock_start(struct clock *c)
 static void
 clock_reconnect(struct clock *c)
 {
-	struct in6_addr a;
 	struct timeval now, wait;
 
-	if (inet_pton(AF_INET, c->spec.host, &a) == 1 ||
-	    inet_pton(AF_INET6, c->spec.host, &a) == 1 ||
+	if (spec_host_fixed(c->spec.host) ||
 	    (c->lookup = lookup_start(c->spec.host, c->spec.port)) == NULL) {
-		/* A literal address, or no lookup possible: as before. */
+		/* An address or localhost, or no lookup possible: as before. */
 		clock_start(c);
 		return;
 	}

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -329,8 +330,25 @@ spec_unknown_host(int gai_error)
 }
 
 /*
+ * Whether host always means the same addresses: an address, or
+ * "localhost", which is the loopback (RFC 6761).  Such a host is not
+ * looked up again before a reconnection.
+ */
+int
+spec_host_fixed(const char *host)
+{
+	struct in6_addr a;
+
+	return inet_pton(AF_INET, host, &a) == 1 ||
+	    inet_pton(AF_INET6, host, &a) == 1 ||
+	    strcasecmp(host, "localhost") == 0;
+}
+
+/*
  * Resolves the clock's host at start.  The result says whether the name
  * is unknown (a usage error) or the resolver failed (unavailable).
+ * "localhost" is the loopback even where no resolver says so (a minimal
+ * system without /etc/hosts).
  */
 enum spec_resolve_result
 spec_resolve(const struct spec *sp, struct addrinfo **res, char *err,
@@ -341,6 +359,9 @@ spec_resolve(const struct spec *sp, struct addrinfo **res, char *err,
 
 	spec_hints(&hints);
 	if ((r = getaddrinfo(sp->host, sp->port, &hints, res)) == 0)
+		return SPEC_RESOLVED;
+	if (strcasecmp(sp->host, "localhost") == 0 &&
+	    getaddrinfo(NULL, sp->port, &hints, res) == 0)
 		return SPEC_RESOLVED;
 	snprintf(err, errlen, "%s: cannot resolve '%s': %s", sp->name,
 	    sp->host, gai_strerror(r));

@@ -34,6 +34,7 @@ int	spec_config_read(const char *, struct spec *, size_t, size_t *, int,
 enum spec_resolve_result spec_resolve(const struct spec *, struct addrinfo **,
 	    char *, size_t);
 void	spec_hints(struct addrinfo *);
+int	spec_host_fixed(const char *);
 int	spec_unknown_host(int);
 
 #endif

@@ -80,7 +80,8 @@ if probe.returncode == 0:
          and "Nowhere" in r.stderr, "an unknown host exits 64 and names it", r)
 else:
     t.ok(True, "# SKIP no namespaces for the unknown-host case")
-os.unlink(nss.name)
+unshare_ok = probe.returncode == 0
+nss_path = nss.name
 
 # --- three zones ---------------------------------------------------------------
 clocks = [start_clock(tz) for _, tz in ZONES]
@@ -105,6 +106,22 @@ try:
              "%s shows %s's time (%r, off by %s s)" % (name, tz, shown, skew),
              r.stdout)
     t.ok(took < 4.5, "--once answers within a few seconds (%.1f s)" % took)
+
+    # localhost is the loopback even where nothing resolves it (a minimal
+    # system without /etc/hosts): files only, and an empty hosts file.
+    if unshare_ok:
+        r = subprocess.run(
+            ["unshare", "-m", "sh", "-c",
+             'mount --bind "$0" /etc/nsswitch.conf && '
+             'mount --bind /dev/null /etc/hosts && exec "$@"', nss_path,
+             CLOCKWALL, "--once", "Tokyo=localhost:%d" % clocks[0].port],
+            capture_output=True, text=True, timeout=20)
+        rows = parse_table(r.stdout)
+        t.ok(r.returncode == 0 and rows and zone_skew(rows[0][1], "Asia/Tokyo")
+             is not None, "localhost is the loopback where no resolver "
+             "knows it", r)
+    else:
+        t.ok(True, "# SKIP no mount namespaces for the localhost case")
 
     # IPv4 and IPv6 literals reach the same clocks.
     r = run(["--once", "V4=127.0.0.1:%d" % clocks[0].port,
@@ -234,6 +251,7 @@ try:
 finally:
     for d in clocks:
         d.stop()
+    os.unlink(nss_path)
 
 # --- a clock that is off: clockd under libfaketime, 2.5 s ahead --------------
 fake = faketime_env("+2.5s")

@@ -18,10 +18,10 @@ zones=$(timedatectl list-timezones 2>/dev/null | grep / | head -n $count)
 	zones=$(cd /usr/share/zoneinfo && find Africa America Asia Europe -type f | sort | head -n $count)
 check "$count zones to give the clocks" test "$(echo "$zones" | wc -l)" -eq $count
 
-i=0
+k=0
 for z in $zones; do
-	echo "TZ=$z" >/etc/clockwork/clock@$((first + i)).env
-	i=$((i + 1))
+	echo "TZ=$z" >/etc/clockwork/clock@$((first + k)).env
+	k=$((k + 1))
 done
 units=$(for p in $ports; do printf 'clock@%s.socket ' "$p"; done)
 # shellcheck disable=SC2086
@@ -41,6 +41,7 @@ clockwall --once --timeout 60 >/tmp/wall-first.txt 2>&1
 rc=$?
 t1=$(date +%s%N)
 diag "first clockwall --once (starts every clockd): exit $rc, $(( (t1 - t0) / 1000000 )) ms"
+[ $rc -eq 0 ] || diag "$(grep -v '  [-+][0-9]' /tmp/wall-first.txt | head -n 20)"
 check "the first --once sees every clock answer (exit $rc)" test $rc -eq 0
 check "all $count services started" wait_for 30 sh -c \
 	"[ \$(systemctl list-units --state=active --no-legend 'clock@9*.service' | wc -l) -eq $count ]"
@@ -58,21 +59,22 @@ diag "clockwall --once over $nconf clocks: $times ms (three runs)"
 check "clockwall with no arguments exits 0 (every clock up, none off)" test $rc -eq 0
 check "it shows one row per configured clock ($nconf)" test "$(wc -l </tmp/wall.txt)" -eq "$nconf"
 missing=0
-i=0
+k=0
 for z in $zones; do
 	name=$(echo "${z##*/}" | tr _ ' ')
 	grep -Eq "^$name +[0-2][0-9]:[0-5][0-9]:[0-6][0-9]  [-+][0-9]+\.[0-9]{3}s\$" /tmp/wall.txt ||
-		{ missing=$((missing + 1)); diag "no time for $name (clock@$((first + i)))"; }
-	i=$((i + 1))
+		{ missing=$((missing + 1)); [ $missing -gt 5 ] || diag "no time for $name (clock@$((first + k)))"; }
+	k=$((k + 1))
 done
 check "each of the $count clocks, named after its zone, shows a time and an offset" test $missing -eq 0
 diag "a few rows:" "$(sed -n '1,3p;98,100p' /tmp/wall.txt)"
 check "nothing on stderr" test ! -s /tmp/wall.err
+[ ! -s /tmp/wall.err ] || diag "$(head -n 5 /tmp/wall.err)"
 
 # Memory: the PSS of the hundred clockd, from their smaps_rollup.
 pss=0
 rss=0
-n=0
+procs=0
 for p in $ports; do
 	pid=$(systemctl show -p MainPID --value clock@$p.service)
 	[ "${pid:-0}" -gt 0 ] || continue
@@ -80,10 +82,11 @@ for p in $ports; do
 	r=$(awk '/^Rss:/ {print $2}' /proc/$pid/smaps_rollup)
 	pss=$((pss + kb))
 	rss=$((rss + r))
-	n=$((n + 1))
+	procs=$((procs + 1))
 done
-check "$count clockd processes measured" test $n -eq $count
-diag "PSS of the $n clockd: $pss kB in all, $((pss / n)) kB each (RSS $((rss / n)) kB each, shared pages counted whole)"
+check "$count clockd processes measured" test $procs -eq $count
+[ $procs -gt 0 ] &&
+	diag "PSS of the $procs clockd: $pss kB in all, $((pss / procs)) kB each (RSS $((rss / procs)) kB each, shared pages counted whole)"
 
 # The wall itself, plain lines, with every clock connected.
 clockwall >/tmp/wall-live.txt 2>&1 &

@@ -35,15 +35,16 @@ for p in $configured; do
 done
 nconf=$(echo "$configured" | wc -l)
 
-# The first --once starts the hundred services (socket activation).
+# The first connections start the hundred services (socket activation),
+# all at once; a clock that takes more than 3 s to send its first line is
+# down (silent) for that --once, so this one only wakes them.
 t0=$(date +%s%N)
-clockwall --once --timeout 60 >/tmp/wall-first.txt 2>&1
+clockwall --once --timeout 30 >/tmp/wall-first.txt 2>&1
 rc=$?
 t1=$(date +%s%N)
-diag "first clockwall --once (starts every clockd): exit $rc, $(( (t1 - t0) / 1000000 )) ms"
-[ $rc -eq 0 ] || diag "$(grep -v '  [-+][0-9]' /tmp/wall-first.txt | head -n 20)"
-check "the first --once sees every clock answer (exit $rc)" test $rc -eq 0
-check "all $count services started" wait_for 30 sh -c \
+diag "first clockwall --once (starts every clockd): exit $rc, $(( (t1 - t0) / 1000000 )) ms," \
+	"$(grep -c '  [-+][0-9]' /tmp/wall-first.txt) clocks answered"
+check "all $count services started" wait_for 60 sh -c \
 	"[ \$(systemctl list-units --state=active --no-legend 'clock@9*.service' | wc -l) -eq $count ]"
 
 # Then the figure: --once over the running clocks, three times.

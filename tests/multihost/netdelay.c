@@ -10,10 +10,14 @@
  * Packets keep their order, as on one link.
  *
  *   netdelay -a NETNS -A DEV -b NETNS -B DEV [-d MS] [-j MS] [-l PCT]
- *            [-s SEED] [-q PACKETS]
+ *            [-s SEED] [-q PACKETS] [-r]
  *
  * NETNS is a namespace file (/proc/PID/ns/net); the delay, jitter and
- * loss apply to each direction.  "ready" on standard output says both
+ * loss apply to each direction.  -r asks for a real-time priority, so that
+ * a loaded machine does not add its scheduling delays to the path's (a
+ * late wake-up at the handshake would skew the round trip TCP measures);
+ * without it, or where it is refused, the path is as punctual as the
+ * machine.  "ready" on standard output says both
  * devices exist (down, without addresses: the caller configures them).
  * SIGUSR1 prints the counters on standard error; SIGTERM, SIGINT and the
  * death of the parent end it (the devices go with it).
@@ -66,7 +70,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: netdelay -a NETNS -A DEV -b NETNS -B DEV "
-	    "[-d MS] [-j MS] [-l PCT] [-s SEED] [-q PACKETS]\n");
+	    "[-d MS] [-j MS] [-l PCT] [-s SEED] [-q PACKETS] [-r]\n");
 	exit(EX_USAGE);
 }
 
@@ -234,10 +238,11 @@ main(int argc, char **argv)
 	unsigned long seed = (unsigned long)getpid() ^ (unsigned long)time(NULL);
 	size_t cap = QUEUE_DEFAULT;
 	char *end;
-	int ch, fa, fb, i;
+	struct sched_param sp;
+	int ch, fa, fb, i, realtime = 0;
 	double v;
 
-	while ((ch = getopt(argc, argv, "a:A:b:B:d:j:l:q:s:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:A:b:B:d:j:l:q:rs:")) != -1) {
 		switch (ch) {
 		case 'a':
 			ns_a = optarg;
@@ -270,6 +275,9 @@ main(int argc, char **argv)
 			if (*end != '\0' || cap == 0 || cap > 65536)
 				usage();
 			break;
+		case 'r':
+			realtime = 1;
+			break;
 		case 's':
 			seed = strtoul(optarg, &end, 10);
 			if (*end != '\0')
@@ -285,6 +293,14 @@ main(int argc, char **argv)
 	rng_state = seed * 0x9E3779B97F4A7C15ULL + 1;
 	/* The rig's own clean-up is the norm; this is for when it is killed. */
 	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (realtime) {
+		memset(&sp, 0, sizeof(sp));
+		sp.sched_priority = 10;
+		if (sched_setscheduler(0, SCHED_FIFO, &sp) == -1)
+			fprintf(stderr, "netdelay: no real-time priority (%s): "
+			    "the delays are as punctual as the machine\n",
+			    strerror(errno));
+	}
 
 	fa = tun_open(ns_a, dev_a);
 	fb = tun_open(ns_b, dev_b);

@@ -14,7 +14,8 @@ cw-hN (host).
 Each path is one netdelay process (netdelay.c) that holds every packet
 for half the path's round trip, give or take half its jitter (uniform),
 and drops the given share of them, in each direction: a host "150 ms
-+- 20 ms" answers a ping in 130-170 ms.  This kernel has no netem qdisc;
++- 20 ms" answers a ping in 130-170 ms.  It runs at a real-time priority,
+so that the load of a busy machine does not add to the delays.  This kernel has no netem qdisc;
 where it has, netem on both TUN devices would do the same.
 
 One host can run its clockd under libfaketime (as `faketime -f +2.5s`
@@ -141,7 +142,7 @@ class Rig:
             [self.netdelay, "-a", "/proc/%d/ns/net" % os.getpid(), "-A",
              h.dev_wall, "-b", h.netns, "-B", h.dev_host,
              "-d", "%g" % (h.rtt_ms / 2), "-j", "%g" % (h.jitter_ms / 2),
-             "-l", "%g" % h.loss_pct, "-s", str(self.seed + h.index)],
+             "-l", "%g" % h.loss_pct, "-s", str(self.seed + h.index), "-r"],
             stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
         err.close()
         ready, _, _ = select.select([h.path.stdout], [], [], 10)

@@ -343,15 +343,24 @@ def scenario_wall(r, rig, wall, tmux, names, zones, slack, hosts_file,
     cut = time.monotonic()
     r.diag("Paris's link cut; moving.test now names %s (New York)"
            % newyork.addr)
+    live = tmux is not None and tmux.ok
+    shots = []
     silent = wall.wait_for(lambda n, s: n == "Paris" and s == "silent",
                            SILENT_S + 1 + slack + 2)
+    if live:
+        shots.append(("Paris silent", tmux.wait(
+            lambda x: "silent" in row(x, "Paris"), 2)))
     down = wall.wait_for(lambda n, s: n == "Paris" and s.startswith("down"),
                          DOWN_S + slack + 2)
+    if live:
+        shots.append(("Paris down", tmux.wait(
+            lambda x: "down" in row(x, "Paris"), 2)))
     moved = wall.wait_for(lambda n, s: n == "Moving" and
                           zone_skew(s, newyork.zone) is not None and
                           zone_skew(s, newyork.zone) <= 2,
                           0.5 + CONNECT_S + 2 + slack)
-    shot = tmux.screen() if tmux is not None and tmux.ok else ""
+    if live:
+        shots.append(("Moving found at New York's address", tmux.screen()))
     last = [t for t, n, s in wall.lines if n == "Paris" and
             split_time(s)[0] is not None and t < (silent or down or
                                                   (0, 0))[0]]
@@ -385,9 +394,9 @@ def scenario_wall(r, rig, wall, tmux, names, zones, slack, hosts_file,
                  split_time(s)[0] is not None])
         r.ok(n >= 0.6 * (time.monotonic() - cut - 0.5),
              "%s keeps ticking meanwhile (%d lines)" % (h.name, n))
-    if shot:
-        r.diag("the live view with Paris's link cut:")
-        for line in shot.rstrip("\n").splitlines():
+    for label, shot in shots:
+        r.diag("the live view with Paris's link cut: %s" % label)
+        for line in shot.rstrip("\n").splitlines()[:8]:
             r.diag("  | " + line)
 
     rig.mend(paris)

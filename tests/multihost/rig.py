@@ -8,21 +8,23 @@ with unshare (see test_multihost.py); every host is a further network
 namespace, held by a process of the rig.  Addresses come from the ranges
 RFC 5737 reserves for documentation and never leave these namespaces:
 host N is 198.51.100.N (TEST-NET-2), and the wall's end of the path to it
-is 192.0.2.N (TEST-NET-1), point to point on TUN devices cw-wN (wall) and
+is 192.0.2.N (TEST-NET-1), point to point on devices cw-wN (wall) and
 cw-hN (host).
 
-Each path is one netdelay process (netdelay.c) that holds every packet
-for half the path's round trip, give or take half its jitter (uniform),
-and drops the given share of them, in each direction: a host "150 ms
-+- 20 ms" answers a ping in 130-170 ms.  It runs at a real-time priority,
-so that the load of a busy machine does not add to the delays.  This kernel has no netem qdisc;
-where it has, netem on both TUN devices would do the same.
+Each path holds every packet for half the path's round trip, give or
+take half its jitter (uniform), and drops the given share of them, in
+each direction: a host "150 ms +- 20 ms" answers a ping in 130-170 ms.
+Where the kernel has the netem qdisc, a path is a veth pair with netem on
+both ends.  Where it has not (as here), a path is two TUN devices joined
+by netdelay (netdelay.c), a packet-level forwarder that does the same,
+at a real-time priority so that a busy machine does not add its own
+delays.  CLOCKWORK_RIG_PATHS=netdelay chooses it anyway.
 
 One host can run its clockd under libfaketime (as `faketime -f +2.5s`
 would), so that its clock is wrong on purpose.
 
 stop() ends everything in reverse order and says how each part ended;
-leftovers() lists what would still be there (processes, TUN devices).
+leftovers() lists what would still be there (processes, devices).
 """
 
 import os
@@ -90,13 +92,17 @@ class Rig:
     """The hosts, their paths and their clockd, started and stopped."""
 
     def __init__(self, hosts, netdelay, clockd, tmpdir, wrapper=(),
-                 seed=None):
+                 seed=None, paths="auto"):
+        """paths: "netem" where the kernel has it ("auto"), else
+        "netdelay"."""
         self.hosts = hosts
         self.netdelay = netdelay
         self.clockd = clockd
         self.tmpdir = tmpdir
         self.wrapper = list(wrapper)
         self.seed = seed if seed is not None else int(time.time())
+        self.paths = paths
+        self.netem = False
         self.stopped = False
 
     # --- helpers -------------------------------------------------------------
@@ -109,6 +115,31 @@ class Rig:
             raise RuntimeError("ip %s: %s" % (" ".join(args), r.stderr))
         return r.stdout
 
+    def tc(self, *args, host=None):
+        """tc(8) in the wall's namespace, or in host's."""
+        pre = ["nsenter", "--net=" + host.netns] if host else []
+        r = subprocess.run(pre + ["tc"] + list(args), capture_output=True,
+                           text=True, timeout=10)
+        if r.returncode != 0:
+            raise RuntimeError("tc %s: %s" % (" ".join(args), r.stderr))
+        return r.stdout
+
+    def netem_works(self):
+        """Whether this kernel has netem: tried on a veth pair of our own."""
+        try:
+            self.ip("link", "add", "cw-probe0", "type", "veth", "peer",
+                    "name", "cw-probe1")
+        except (RuntimeError, OSError):
+            return False
+        try:
+            self.tc("qdisc", "add", "dev", "cw-probe0", "root", "netem",
+                    "delay", "1ms")
+            return True
+        except (RuntimeError, OSError):
+            return False
+        finally:
+            self.ip("link", "del", "cw-probe0")
+
     def in_host(self, host, argv, **kw):
         """Starts argv in host's network namespace."""
         return subprocess.Popen(["nsenter", "--net=" + host.netns] + argv,
@@ -118,6 +149,8 @@ class Rig:
     def start(self, wait=30.0):
         """Every host with its path and its clockd, answering."""
         self.ip("link", "set", "lo", "up")
+        self.netem = self.paths == "netem" or (self.paths == "auto" and
+                                               self.netem_works())
         for h in self.hosts:
             self._start_host(h)
         deadline = time.monotonic() + wait
@@ -136,6 +169,15 @@ class Rig:
             if time.monotonic() > deadline or h.holder.poll() is not None:
                 raise RuntimeError("%s: no network namespace" % h.name)
             time.sleep(0.01)
+        if self.netem:
+            self._netem_path(h)
+        else:
+            self._netdelay_path(h)
+        self._address(h)
+        self._start_clockd(h)
+
+    def _netdelay_path(self, h):
+        """Two TUN devices joined by netdelay."""
         h.stats_file = os.path.join(self.tmpdir, "path-%d.log" % h.index)
         err = open(h.stats_file, "w")
         h.path = subprocess.Popen(
@@ -149,12 +191,35 @@ class Rig:
         if not ready or h.path.stdout.readline().strip() != b"ready":
             raise RuntimeError("%s: netdelay did not start: %s"
                                % (h.name, open(h.stats_file).read()))
+
+    def _netem_path(self, h):
+        """A veth pair, netem on each end."""
+        self.ip("link", "add", h.dev_wall, "type", "veth", "peer", "name",
+                h.dev_host, "netns", str(h.holder.pid))
+        for host in (None, h):
+            self.tc(*self._netem_args(h, h.dev_host if host else h.dev_wall),
+                    host=host)
+
+    @staticmethod
+    def _netem_args(h, dev):
+        args = ["qdisc", "add", "dev", dev, "root", "netem", "delay",
+                "%gms" % (h.rtt_ms / 2)]
+        if h.jitter_ms:
+            args.append("%gms" % (h.jitter_ms / 2))
+        if h.loss_pct:
+            args += ["loss", "%g%%" % h.loss_pct]
+        return args
+
+    def _address(self, h):
+        """Both ends of the path up, point to point."""
         self.ip("link", "set", h.dev_wall, "up")
         self.ip("addr", "add", h.wall_addr, "peer", h.addr, "dev", h.dev_wall)
         self.ip("link", "set", "lo", "up", host=h)
         self.ip("link", "set", h.dev_host, "up", host=h)
         self.ip("addr", "add", h.addr, "peer", h.wall_addr, "dev",
                 h.dev_host, host=h)
+
+    def _start_clockd(self, h):
         env = dict(os.environ, TZ=h.zone)
         argv = [self.clockd, "-q", "-p", str(PORT)]
         if h.fake:
@@ -199,8 +264,12 @@ class Rig:
         self.ip("link", "set", h.dev_host, "up", host=h)
 
     def path_stats(self, h):
-        """{'a>b': {...}, 'b>a': {...}} from the path's latest report
-        (a>b is from the wall to the host)."""
+        """{'a>b': {...}, 'b>a': {...}} counters of the path (a>b is from
+        the wall to the host): packets in, lost, out, and for netdelay
+        the overflow and undeliverable ones."""
+        if self.netem:
+            return {"a>b": self._netem_stats(h.dev_wall, None),
+                    "b>a": self._netem_stats(h.dev_host, h)}
         if h.path is not None and h.path.poll() is None:
             before = len(self._stats_lines(h))
             h.path.send_signal(signal.SIGUSR1)
@@ -217,6 +286,14 @@ class Rig:
                     ("in", "lost", "overflow", "undeliverable", "out"),
                     (int(x) for x in m.groups()[1:])))
         return out
+
+    def _netem_stats(self, dev, host):
+        """One end's netem counters: what it sent and what it dropped."""
+        text = self.tc("-s", "qdisc", "show", "dev", dev, host=host)
+        m = re.search(r"Sent \d+ bytes (\d+) pkt \(dropped (\d+)", text)
+        sent, dropped = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+        return {"in": sent + dropped, "lost": dropped, "overflow": 0,
+                "undeliverable": 0, "out": sent}
 
     def _stats_lines(self, h):
         try:
@@ -278,7 +355,14 @@ class Rig:
                 except OSError:
                     continue
                 procs.append("%s %s" % (d, cmd))
-        devs = [ln.split(":")[1].strip() for ln in
-                self.ip("-o", "link", "show").splitlines()
-                if ":" in ln and ln.split(":")[1].strip().startswith("cw-")]
-        return procs, devs
+        # A veth pair goes with the host's namespace, which the kernel
+        # cleans up in the background: give it a moment.
+        deadline = time.monotonic() + 5
+        while True:
+            devs = [ln.split(":")[1].strip().split("@")[0] for ln in
+                    self.ip("-o", "link", "show").splitlines()
+                    if ":" in ln and
+                    ln.split(":")[1].strip().startswith("cw-")]
+            if not devs or time.monotonic() > deadline:
+                return procs, devs
+            time.sleep(0.1)

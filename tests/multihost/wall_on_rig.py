@@ -459,7 +459,8 @@ def main():
     wrapper = os.environ.get("CLOCKWORK_WRAPPER", "").split()
     rig = Rig(HOSTS, binary("tests/multihost/netdelay"),
               binary("daemons/clockd/clockd"), tmp,
-              wrapper=wrapper if mode == "main" else ())
+              wrapper=wrapper if mode == "main" else (),
+              paths=os.environ.get("CLOCKWORK_RIG_PATHS", "auto"))
     interrupted = None
     wall = None
     try:
@@ -468,6 +469,8 @@ def main():
         subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=1777",
                         "tmpfs", "/dev/shm"], check=True)
         rig.start()
+        r.diag("paths: %s" % ("veth pairs with netem" if rig.netem else
+                              "TUN devices joined by netdelay"))
         for h in rig.hosts:
             r.diag("  " + h.describe())
         r.ok(True, "the rig is up: %d hosts, each clockd answering through "

@@ -37,7 +37,6 @@
 
 enum {
 	OPT_ONCE = CLI_OPT_DAEMON_FIRST,
-	OPT_MAX_OFFSET,
 };
 
 /* What a key asks of the live view. */

@@ -30,7 +30,7 @@
 #define VIEW_NAME_W_MAX	24
 #define VIEW_TIME_W_MAX	24
 #define VIEW_ADDR_W_MAX	32
-#define VIEW_OFFSET_W_MAX 12
+#define VIEW_OFFSET_W_MAX	12
 
 #define SGR_RESET	"\033[m"
 #define SGR_TITLE	"\033[7m"

@@ -176,13 +176,18 @@ clock_retry_now(struct clock *c)
 	clock_reconnect(c);
 }
 
-/* Gives up on a clock that has not answered (--once ran out of time). */
+/*
+ * Gives up on a clock that has not answered (--once ran out of time): why
+ * it is down, or "silent" when it connected but said nothing.
+ */
 void
 clock_give_up(struct clock *c, const char *why)
 {
 	c->retry = 0;
 	if (c->state != CLOCK_CONNECTING)
 		return;
+	if (c->connected)
+		why = "silent";
 	clock_close(c);
 	lookup_drop(c->lookup);
 	c->lookup = NULL;
@@ -307,8 +312,15 @@ clock_connect_cb(evutil_socket_t fd, short what, void *arg)
 	offset_reset(&c->filter);
 	c->has_offset = 0;
 	clock_rtt(c);
-	/* The first line comes at the clock's next second. */
-	clock_arm(c, clock_silence_ms(c, CLOCK_SILENT_MS));
+	/*
+	 * The first line comes at the clock's next second.  A clock tried
+	 * once (--once) has until the deadline: one that systemd starts on
+	 * this very connection may take a few seconds.
+	 */
+	if (c->retry)
+		clock_arm(c, clock_silence_ms(c, CLOCK_SILENT_MS));
+	else
+		evtimer_del(c->timer);
 }
 
 /* The reason shown for a failed connection, short enough for the wall. */

@@ -166,9 +166,11 @@ try:
     rows = dict(parse_table(r.stdout))
     t.eq(r.returncode, 69, "a silent clock: --once exits 69")
     t.ok(rows.get("Quiet", "").startswith("down (silent"),
-         "a clock silent for 3 s is shown silent (%r)" % rows.get("Quiet"),
-         r.stdout)
-    t.ok(2.5 < took < 8, "after about 3 s (%.1f s)" % took)
+         "a clock that connects but never speaks is shown silent (%r)"
+         % rows.get("Quiet"), r.stdout)
+    # It might be a clockd that systemd starts on this connection: it has
+    # until the deadline (5 s).
+    t.ok(4.5 < took < 9, "at the deadline (%.1f s)" % took)
 
     # A clock that sends control bytes cannot reach the terminal with them;
     # one that sends an endless line is a failure, not a memory sink.
@@ -218,7 +220,7 @@ try:
              quiet.getsockname()[1]])
     took = time.monotonic() - t0
     quiet.close()
-    t.ok(r.returncode == 69 and "no answer" in r.stdout and took < 3,
+    t.ok(r.returncode == 69 and "down (silent)" in r.stdout and took < 3,
          "--timeout 1 gives up after a second (%.1f s)" % took, r)
 
     # --- the clocks configured on this host -------------------------------------
@@ -280,7 +282,10 @@ else:
 # --- a clock started by socket activation, on clockwall's first connect --------
 port = free_port()
 with Daemon([CLOCKD], env={"TZ": "Asia/Tokyo"}, activate=True, port=port) as d:
-    r = run(["--once", "Tokyo=127.0.0.1:%d" % port])
+    # Started on this connection: under valgrind that takes seconds, so
+    # a deadline well past them (a healthy run ends after 3 lines).
+    r = run(["--once", "--timeout", "20", "Tokyo=127.0.0.1:%d" % port],
+            timeout=40)
     rows = parse_table(r.stdout)
     t.ok(r.returncode == 0 and rows and zone_skew(rows[0][1], "Asia/Tokyo") is
          not None and zone_skew(rows[0][1], "Asia/Tokyo") <= 2,

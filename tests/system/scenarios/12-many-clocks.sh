@@ -13,9 +13,9 @@ last=$((first + count - 1))
 ports=$(seq $first $last)
 
 # A hundred zones, one per clock, from the system's list.
-zones=$(timedatectl list-timezones 2>/dev/null | grep / | head -n $count)
+zones=$(timedatectl list-timezones 2>/dev/null | grep / | sed -n "1,${count}p")
 [ "$(echo "$zones" | wc -l)" -eq $count ] ||
-	zones=$(cd /usr/share/zoneinfo && find Africa America Asia Europe -type f | sort | head -n $count)
+	zones=$(cd /usr/share/zoneinfo && find Africa America Asia Europe -type f | sort | sed -n "1,${count}p")
 check "$count zones to give the clocks" test "$(echo "$zones" | wc -l)" -eq $count
 
 k=0

@@ -30,6 +30,7 @@
 #include "clock.h"
 #include "lineio.h"
 #include "lookup.h"
+#include "monotime.h"
 #include "text.h"
 
 #define CLOCK_RTT_MAX_MS	60000	/* a round trip counted at most */
@@ -156,7 +157,7 @@ clock_reconnect(struct clock *c)
 	}
 	c->try = NULL;
 	c->state = CLOCK_CONNECTING;
-	clock_now(&now);
+	monotime_tv(&now);
 	wait.tv_sec = CLOCK_CONNECT_MS / 1000;
 	wait.tv_usec = (CLOCK_CONNECT_MS % 1000) * 1000;
 	timeradd(&now, &wait, &c->lookup_until);
@@ -196,17 +197,6 @@ clock_give_up(struct clock *c, const char *why)
 	c->failures++;
 	snprintf(c->why, sizeof(c->why), "%s", why);
 	c->changed(c, c->arg);
-}
-
-/* Monotonic time, for retry countdowns and silences. */
-void
-clock_now(struct timeval *tv)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	tv->tv_sec = ts.tv_sec;
-	tv->tv_usec = ts.tv_nsec / 1000;
 }
 
 static void
@@ -371,7 +361,7 @@ clock_fail(struct clock *c, const char *why)
 	snprintf(c->why, sizeof(c->why), "%s", why);
 	if (c->retry) {
 		clock_arm(c, c->backoff_ms);
-		clock_now(&now);
+		monotime_tv(&now);
 		wait.tv_sec = c->backoff_ms / 1000;
 		wait.tv_usec = (c->backoff_ms % 1000) * 1000;
 		timeradd(&now, &wait, &c->retry_at);
@@ -462,7 +452,7 @@ clock_read_cb(evutil_socket_t fd, short what, void *arg)
 	c->answered = 1;
 	c->backoff_ms = CLOCK_BACKOFF_FIRST_MS;
 	c->why[0] = '\0';
-	clock_now(&c->last_line);
+	monotime_tv(&c->last_line);
 	clock_arm(c, clock_silence_ms(c, CLOCK_SILENT_MS));
 	c->changed(c, c->arg);
 }
@@ -476,7 +466,7 @@ clock_lookup_check(struct clock *c)
 
 	switch (lookup_poll(c->lookup, &res)) {
 	case LOOKUP_PENDING:
-		clock_now(&now);
+		monotime_tv(&now);
 		if (timercmp(&now, &c->lookup_until, <)) {
 			c->lookup_poll_ms = c->lookup_poll_ms * 2 >
 			    CLOCK_LOOKUP_POLL_MS ? CLOCK_LOOKUP_POLL_MS :

@@ -7,7 +7,10 @@
  * jitter), or dropped with the given probability.  It works on packets,
  * not on connections, so TCP on either side sees the delay in its own
  * round trip and repairs the losses itself, as on a long real path.
- * Packets keep their order, as on one link.
+ * Each packet's delay is drawn on its own, as netem does: packets closer
+ * together than the jitter may overtake each other (held in order, one
+ * late packet would delay all that follow it, and a burst, such as two
+ * connections opened together, would see more than the jitter).
  *
  *   netdelay -a NETNS -A DEV -b NETNS -B DEV [-d MS] [-j MS] [-l PCT]
  *            [-s SEED] [-q PACKETS] [-r]
@@ -52,11 +55,18 @@ struct pkt {
 	unsigned char	 data[PKT_MAX];
 };
 
-/* One direction: packets read from in, held, then written to out. */
+/*
+ * One direction: packets read from in, held, then written to out.  The
+ * packets live in slab; order is a ring of their slots, earliest due
+ * first.
+ */
 struct dir {
 	const char	*name;
 	int		 in, out;
-	struct pkt	*q;
+	struct pkt	*slab;
+	size_t		*spare;		/* slots not in use, a stack */
+	size_t		 nspare;
+	size_t		*order;
 	size_t		 cap, head, len;
 	unsigned long	 got, lost, overflow, undeliverable, sent;
 };
@@ -155,27 +165,52 @@ tun_open(const char *ns, const char *dev)
 	return fd;
 }
 
+/* The packet due first, or NULL. */
+static struct pkt *
+dir_next(const struct dir *d)
+{
+	return d->len > 0 ? &d->slab[d->order[d->head]] : NULL;
+}
+
+/* Queues the packet in slot by its time: after every one due no later. */
+static void
+dir_queue(struct dir *d, size_t slot)
+{
+	const struct timespec *due = &d->slab[slot].due;
+	size_t j = d->len;
+
+	while (j > 0 && ts_before(due,
+	    &d->slab[d->order[(d->head + j - 1) % d->cap]].due)) {
+		d->order[(d->head + j) % d->cap] =
+		    d->order[(d->head + j - 1) % d->cap];
+		j--;
+	}
+	d->order[(d->head + j) % d->cap] = slot;
+	d->len++;
+}
+
 /* Reads what waits on d->in: each packet is lost or queued with its time. */
 static void
 dir_read(struct dir *d)
 {
+	static unsigned char scratch[PKT_MAX];
 	struct timespec now;
-	struct pkt *p, *last;
+	struct pkt *p;
+	size_t slot;
 	ssize_t n;
 	int i;
 
 	for (i = 0; i < READS_PER_WAKE; i++) {
-		p = &d->q[(d->head + d->len) % d->cap];
-		if (d->len == d->cap) {
-			/* Full: read into a scratch slot and drop it. */
-			static unsigned char scratch[PKT_MAX];
-
+		if (d->nspare == 0) {
+			/* Full: read it all the same, and drop it. */
 			if (read(d->in, scratch, sizeof(scratch)) <= 0)
 				return;
 			d->got++;
 			d->overflow++;
 			continue;
 		}
+		slot = d->spare[d->nspare - 1];
+		p = &d->slab[slot];
 		if ((n = read(d->in, p->data, sizeof(p->data))) <= 0)
 			return;
 		d->got++;
@@ -183,18 +218,13 @@ dir_read(struct dir *d)
 			d->lost++;
 			continue;
 		}
+		d->nspare--;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		p->due = now;
 		ts_add_ns(&p->due, delay_ns + (jitter_ns > 0 ?
 		    (long)((rng_unit() * 2.0 - 1.0) * (double)jitter_ns) : 0));
-		/* One link: a packet never overtakes the one before it. */
-		if (d->len > 0) {
-			last = &d->q[(d->head + d->len - 1) % d->cap];
-			if (ts_before(&p->due, &last->due))
-				p->due = last->due;
-		}
 		p->len = (size_t)n;
-		d->len++;
+		dir_queue(d, slot);
 	}
 }
 
@@ -204,15 +234,13 @@ dir_release(struct dir *d, const struct timespec *now)
 {
 	struct pkt *p;
 
-	while (d->len > 0) {
-		p = &d->q[d->head];
-		if (ts_before(now, &p->due))
-			return;
+	while ((p = dir_next(d)) != NULL && !ts_before(now, &p->due)) {
 		/* A device that is down (a cut link) refuses: the packet is gone. */
 		if (write(d->out, p->data, p->len) == (ssize_t)p->len)
 			d->sent++;
 		else
 			d->undeliverable++;
+		d->spare[d->nspare++] = d->order[d->head];
 		d->head = (d->head + 1) % d->cap;
 		d->len--;
 	}
@@ -313,10 +341,14 @@ main(int argc, char **argv)
 	dirs[1].out = fa;
 	for (i = 0; i < 2; i++) {
 		dirs[i].cap = cap;
-		if ((dirs[i].q = calloc(cap, sizeof(struct pkt))) == NULL) {
+		if ((dirs[i].slab = calloc(cap, sizeof(struct pkt))) == NULL ||
+		    (dirs[i].spare = calloc(cap, sizeof(size_t))) == NULL ||
+		    (dirs[i].order = calloc(cap, sizeof(size_t))) == NULL) {
 			fprintf(stderr, "netdelay: out of memory\n");
 			return EX_OSERR;
 		}
+		for (dirs[i].nspare = 0; dirs[i].nspare < cap; dirs[i].nspare++)
+			dirs[i].spare[dirs[i].nspare] = dirs[i].nspare;
 	}
 
 	/* Signals are taken only inside ppoll: no wake-up is ever missed. */
@@ -344,10 +376,10 @@ main(int argc, char **argv)
 		for (i = 0; i < 2; i++) {
 			struct timespec w;
 
-			if (dirs[i].len == 0)
+			if (dir_next(&dirs[i]) == NULL)
 				continue;
 			/* The time left until this direction's next packet. */
-			w = dirs[i].q[dirs[i].head].due;
+			w = dir_next(&dirs[i])->due;
 			if (ts_before(&w, &now))
 				w = now;
 			ts_add_ns(&w, -now.tv_nsec);
@@ -376,8 +408,11 @@ main(int argc, char **argv)
 	}
 	dir_stats(&dirs[0]);
 	dir_stats(&dirs[1]);
-	free(dirs[0].q);
-	free(dirs[1].q);
+	for (i = 0; i < 2; i++) {
+		free(dirs[i].slab);
+		free(dirs[i].spare);
+		free(dirs[i].order);
+	}
 	close(fa);
 	close(fb);
 	return EX_OK;

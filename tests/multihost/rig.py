@@ -12,8 +12,9 @@ is 192.0.2.N (TEST-NET-1), point to point on devices cw-wN (wall) and
 cw-hN (host).
 
 Each path holds every packet for half the path's round trip, give or
-take half its jitter (uniform), and drops the given share of them, in
-each direction: a host "150 ms +- 20 ms" answers a ping in 130-170 ms.
+take half its jitter (uniform, drawn for each packet on its own), and
+drops the given share of them, in each direction: a host "150 ms +- 20
+ms" answers a ping in 130-170 ms.
 Where the kernel has the netem qdisc, a path is a veth pair with netem on
 both ends.  Where it has not (as here), a path is two TUN devices joined
 by netdelay (netdelay.c), a packet-level forwarder that does the same,
@@ -106,23 +107,22 @@ class Rig:
         self.stopped = False
 
     # --- helpers -------------------------------------------------------------
-    def ip(self, *args, host=None):
-        """ip(8) in the wall's namespace, or in host's."""
+    @staticmethod
+    def run(tool, *args, host=None):
+        """A command (ip, tc) in the wall's namespace, or in host's; its
+        output, or RuntimeError with what it said."""
         pre = ["nsenter", "--net=" + host.netns] if host else []
-        r = subprocess.run(pre + ["ip"] + list(args), capture_output=True,
+        r = subprocess.run(pre + [tool] + list(args), capture_output=True,
                            text=True, timeout=10)
         if r.returncode != 0:
-            raise RuntimeError("ip %s: %s" % (" ".join(args), r.stderr))
+            raise RuntimeError("%s %s: %s" % (tool, " ".join(args), r.stderr))
         return r.stdout
 
+    def ip(self, *args, host=None):
+        return self.run("ip", *args, host=host)
+
     def tc(self, *args, host=None):
-        """tc(8) in the wall's namespace, or in host's."""
-        pre = ["nsenter", "--net=" + host.netns] if host else []
-        r = subprocess.run(pre + ["tc"] + list(args), capture_output=True,
-                           text=True, timeout=10)
-        if r.returncode != 0:
-            raise RuntimeError("tc %s: %s" % (" ".join(args), r.stderr))
-        return r.stdout
+        return self.run("tc", *args, host=host)
 
     def netem_works(self):
         """Whether this kernel has netem: tried on a veth pair of our own."""

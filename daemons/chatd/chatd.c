@@ -11,6 +11,11 @@
  * loop (relay.c), so every member sees one order; a client's life is in
  * client.c; its text is cleaned by chat_text.c.  This file has main(),
  * the options, the status line and the stop.
+ *
+ * Reload (SIGHUP) re-executes the binary with the room, and a stop under
+ * systemd with an fd store leaves it in the store for the next start
+ * (lib/handover.c, client_handover.c): the clients stay connected, with
+ * their names, their order of arrival and every byte owed to them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +26,8 @@
 
 #include "chatd.h"
 #include "cli.h"
+#include "client.h"
+#include "handover.h"
 #include "life.h"
 #include "log.h"
 #include "relay.h"
@@ -50,6 +57,8 @@ static void	chatd_options(int, char **, struct cli_common *,
 static void	chatd_size(void);
 static void	chatd_status_cb(evutil_socket_t, short, void *);
 static void	chatd_stop(void *);
+static void	chatd_reload(void *);
+static void	chatd_to_store(void *);
 static void	usage(void) __attribute__((noreturn));
 
 static void
@@ -95,6 +104,38 @@ chatd_stop(void *arg)
 	relay_flush(chatd.relay);
 	chatd.stopping = 1;
 	life_stop_server(arg);
+}
+
+/* SIGHUP: the room to a fresh chatd, after what was said so far. */
+static void
+chatd_reload(void *arg)
+{
+	uint8_t blob[CLIENT_BLOB_LEN];
+
+	relay_flush(chatd.relay);
+	client_handover_blob(blob);
+	/* Back here only when it failed: go on as before. */
+	(void)handover_reexec(chatd.srv, blob, sizeof(blob));
+}
+
+/*
+ * Stop under systemd with an fd store (chatd_stop has flushed the batch):
+ * the room goes to the store for the next start; when it cannot, the
+ * plain stop, farewells and all.
+ */
+static void
+chatd_to_store(void *arg)
+{
+	uint8_t blob[CLIENT_BLOB_LEN];
+
+	client_handover_blob(blob);
+	event_del(stop.timer);
+	if (handover_to_store(chatd.srv, blob, sizeof(blob)) == 0) {
+		chatd.handed = 1;
+		event_base_loopbreak(chatd.base);
+		return;
+	}
+	life_stop_graceful(&stop);
 }
 
 /* Reads the command line into chatd and cli; exits 64 on a bad one. */
@@ -180,7 +221,10 @@ main(int argc, char **argv)
 	struct timeval status_tv = { CHATD_STATUS_SEC, 0 }, idle;
 	struct cli_common cli;
 	struct listen_set set;
+	const void *blob;
+	size_t bloblen = 0;
 
+	handover_init(argc, argv);
 	chatd_options(argc, argv, &cli, &idle);
 	log_init(argv[0], cli.verbosity);
 	chatd_size();
@@ -201,8 +245,15 @@ main(int argc, char **argv)
 	    event_add(stop.timer, &status_tv) == -1)
 		fatalx(EX_OSERR, "cannot create the status timer");
 	stop.srv = chatd.srv;
+	stop.to_store = chatd_to_store;
 	if (life_start(chatd.base, chatd_stop, &stop) == -1)
 		fatalx(EX_OSERR, "cannot watch signals");
+	life_on_reload(chatd_reload, NULL);
+	/* A predecessor's room: its counters, its members in their order. */
+	blob = handover_blob(&bloblen);
+	client_handover_begin(blob, bloblen);
+	handover_adopt(chatd.srv);
+	client_handover_end();
 
 	serve_log_ready(&set, "%s, idle timeout %ld.%03ld s, max line %zu, "
 	    "max queue %zu, max %lu clients", chatd.names ? "names" :
@@ -213,8 +264,9 @@ main(int argc, char **argv)
 	if (event_base_dispatch(chatd.base) == -1)
 		fatalx(EX_SOFTWARE, "event loop failed");
 
-	log_info("stopped: %llu messages relayed, %llu clients dropped as "
-	    "too slow", relay_said(chatd.relay), chatd.slow);
+	log_info("stopped%s: %llu messages relayed, %llu clients dropped as "
+	    "too slow", chatd.handed ? " (the room waits in systemd's fd "
+	    "store)" : "", relay_said(chatd.relay), chatd.slow);
 	life_end();
 	event_free(stop.timer);
 	chatd.stopping = 1;	/* the last closes tell nobody */

@@ -23,6 +23,9 @@ struct chatd {
 	int			 idle_on;	/* --idle-timeout is not 0 */
 	int			 names;		/* --names */
 	int			 stopping;	/* SIGTERM: no more news */
+	int			 handed;	/* the room is a successor's */
+	struct conn		**deferred;	/* taken over with input waiting */
+	size_t			 ndeferred;
 	size_t			 max_line;
 	size_t			 max_queue;
 	char			*line;		/* one line read, CR and NUL */

@@ -20,14 +20,13 @@
 
 #include "chat_text.h"
 #include "chatd.h"
+#include "client.h"
 #include "lineio.h"
 #include "log.h"
 #include "relay.h"
 #include "room.h"
 #include "server.h"
 #include "sharedbuf.h"
-
-#define CHATD_NAME_TRIES	5
 
 #define MSG_NAME	"Your name?\n"
 #define MSG_NAME_AGAIN	"Name not allowed or taken. Your name?\n"
@@ -56,31 +55,12 @@ static const char *const client_whys[] = {
 	[WHY_MEMORY] = "out of memory",
 };
 
-enum client_state {
-	CLIENT_NAMING,		/* asked for a name, not in the room yet */
-	CLIENT_MEMBER,
-	CLIENT_GONE,		/* left the room, closing */
-};
-
-struct client {
-	struct conn		*c;
-	struct member		*m;		/* while CLIENT_MEMBER */
-	struct relay_pos	 pos;		/* in the batch being built */
-	struct idle_entry	 idle;
-	size_t			 allow;		/* greeting unsent past the bound */
-	int			 skipping;	/* the rest of a too-long line */
-	uint8_t			 state;
-	uint8_t			 tries;		/* names refused */
-	uint8_t			 why;		/* enum client_why */
-};
-
 static int	client_accepted(struct conn *);
 static void	client_readable(struct conn *);
 static void	client_eof(struct conn *);
 static void	client_drained(struct conn *);
 static void	client_stopping(struct conn *);
 static void	client_closed(struct conn *, const char *);
-static void	client_input(struct conn *, int);
 static int	client_line(struct client *, char *, size_t);
 static int	client_name(struct client *, char *, size_t, int);
 static int	client_enter(struct client *, const char *, size_t);
@@ -90,7 +70,6 @@ static void	client_leave(struct client *, enum client_why, const char *,
 		    size_t);
 static int	client_send(struct client *, const char *, size_t);
 static int	client_check(struct client *);
-static void	client_log(struct client *, const char *, const char *);
 
 const struct server_ops client_ops = {
 	.accepted = client_accepted,
@@ -99,13 +78,14 @@ const struct server_ops client_ops = {
 	.drained = client_drained,
 	.stopping = client_stopping,
 	.closed = client_closed,
+	.handover = &client_handover_ops,
 };
 
 /*
  * "arrived as alice", "left as alice: idle timeout": the name escaped,
  * client text never reaches a log raw.
  */
-static void
+void
 client_log(struct client *cl, const char *what, const char *why)
 {
 	char esc[4 * ROOM_WHO_MAX + 1];
@@ -224,11 +204,15 @@ client_greet(struct client *cl, struct sharedbuf *roster, size_t rlen)
 static void
 client_depart(struct client *cl, const char *why)
 {
-	if (cl->state == CLIENT_NAMING)
+	/* Handed over: still in the room, of our successor. */
+	if (chatd.handed)
+		;
+	else if (cl->state == CLIENT_NAMING)
 		log_peer(LOG_INFO, conn_peer(cl->c), "left without a name: %s",
 		    why);
-	else if (cl->state == CLIENT_MEMBER) {
-		client_log(cl, "left", why);
+	if (cl->state == CLIENT_MEMBER) {
+		if (!chatd.handed)
+			client_log(cl, "left", why);
 		if (!chatd.stopping)
 			(void)relay_event(chatd.relay, cl->m->who,
 			    cl->m->wholen, " has left\n");
@@ -385,7 +369,7 @@ client_closed(struct conn *c, const char *why)
  * newline counts too (Go's bufio.Scanner returns it).  Stops as soon as
  * the client is closing: a line may have closed it.
  */
-static void
+void
 client_input(struct conn *c, int eof)
 {
 	struct evbuffer *in;

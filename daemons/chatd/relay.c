@@ -92,6 +92,13 @@ relay_said(const struct relay *r)
 	return r->said;
 }
 
+/* A predecessor's count, carried on. */
+void
+relay_add_said(struct relay *r, unsigned long long n)
+{
+	r->said += n;
+}
+
 /* Where in the current batch a member starts: members of earlier turns at 0. */
 static size_t
 relay_offset(const struct relay *r, const struct relay_pos *p)

@@ -33,5 +33,6 @@ void	relay_join(struct relay *, struct relay_pos *);
 int	relay_catch_up(struct relay *, struct conn *, struct relay_pos *);
 void	relay_flush(struct relay *);
 unsigned long long relay_said(const struct relay *);
+void	relay_add_said(struct relay *, unsigned long long);
 
 #endif

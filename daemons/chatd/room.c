@@ -126,7 +126,19 @@ room_taken(struct room *r, const char *name, size_t len)
 struct member *
 room_join(struct room *r, const char *who, size_t len, void *owner)
 {
-	struct member *m, **slot = NULL;
+	return room_join_at(r, who, len, owner, 0);
+}
+
+/*
+ * room_join() for a member that arrived as the seq-th (a predecessor's,
+ * taken over): its place in the order is by seq, whatever order the
+ * members come back in; seq 0: the next arrival, at the end.
+ */
+struct member *
+room_join_at(struct room *r, const char *who, size_t len, void *owner,
+    uint64_t seq)
+{
+	struct member *m, *prev, **slot = NULL;
 	size_t klen = 0;
 	char *key = NULL;
 	uint32_t hash = 0;
@@ -152,7 +164,11 @@ room_join(struct room *r, const char *who, size_t len, void *owner)
 		return NULL;
 	}
 	m->owner = owner;
-	m->seq = ++r->seq;
+	if (seq == 0)
+		seq = r->seq + 1;
+	if (seq > r->seq)
+		r->seq = seq;
+	m->seq = seq;
 	m->hash = hash;
 	m->hnext = NULL;
 	m->wholen = (uint16_t)len;
@@ -165,14 +181,27 @@ room_join(struct room *r, const char *who, size_t len, void *owner)
 		m->key = m->who + len + 1;
 		free(key);
 	}
-	TAILQ_INSERT_TAIL(&r->members, m, entry);
+	/* From the end: members come back mostly in order. */
+	for (prev = TAILQ_LAST(&r->members, member_list); prev != NULL &&
+	    prev->seq > seq; prev = TAILQ_PREV(prev, member_list, entry))
+		;
+	if (prev != NULL)
+		TAILQ_INSERT_AFTER(&r->members, prev, m, entry);
+	else
+		TAILQ_INSERT_HEAD(&r->members, m, entry);
 	r->count++;
 	if (r->names) {
 		*slot = m;
 		if (r->count > r->nbuckets)
 			(void)room_index_grow(r);	/* else chains grow */
 	}
-	room_roster_add(r, m);
+	if (TAILQ_NEXT(m, entry) == NULL)
+		room_roster_add(r, m);
+	else {
+		/* Not at the end: made again when next asked for. */
+		sharedbuf_unref(r->roster);
+		r->roster = NULL;
+	}
 	return m;
 }
 

@@ -28,7 +28,7 @@ struct member {
 };
 
 struct room {
-	TAILQ_HEAD(, member)	 members;
+	TAILQ_HEAD(member_list, member) members;
 	struct member		**buckets;	/* name index (with names) */
 	size_t			 nbuckets;
 	size_t			 count;
@@ -47,6 +47,8 @@ struct room {
 int	room_init(struct room *, int);
 void	room_clear(struct room *);
 struct member *room_join(struct room *, const char *, size_t, void *);
+struct member *room_join_at(struct room *, const char *, size_t, void *,
+	    uint64_t);
 int	room_taken(struct room *, const char *, size_t);
 void	room_leave(struct room *, struct member *);
 struct sharedbuf *room_roster(struct room *);

@@ -68,10 +68,14 @@ with Daemon([CHATD, "--names", "--port", str(port), "-v"], port=port,
     c4.lines(1)
     room = {b"cy": c3, b"ann": c1, b"dee": c4, b"bob": c2}
     said = []
+    seen = {w: [] for w in room if w != b"bob"}
 
     def say(c, who, text):
+        """A line, seen by cy before anyone says the next: lines from
+        different clients have no order until chatd reads them."""
         c.say(text)
         said.append(who + b": " + text + b"\n")
+        seen[b"cy"] += c3.until(said[-1], 10)
 
     say(c1, b"ann", b"a1")
     say(c3, b"cy", b"c1")
@@ -79,7 +83,8 @@ with Daemon([CHATD, "--names", "--port", str(port), "-v"], port=port,
     c1.send(b"".join(b"big %03d %s\n" % (i, PAD) for i in range(BIG)))
     said += [b"ann: big %03d %s\n" % (i, PAD) for i in range(BIG)]
     c4.send(b"half")                             # a line begun, not ended
-    seen = {w: c.until(said[-1], 10) for w, c in room.items() if w != b"bob"}
+    for w in seen:
+        seen[w] += room[w].until(said[-1], 10)
     t.ok(all(v == said for v in seen.values()), "before the reload: every "
          "reader has every line, in order")
     pid = d.pid
@@ -121,6 +126,9 @@ with Daemon([CHATD, "--names", "--port", str(port), "-v"], port=port,
          d.output()[-600:])
     for c in (c1, c2, c3, c4, c5, c6):
         c.close()
+    rc = d.stop()
+    t.ok(rc == 0, "then a clean stop (no sanitizer report, no leak)",
+         (rc, d.output()[-600:]))
 
 # --- a stop with an fd store, then a restart: the room waits in the store ---
 m = Manager()
@@ -162,7 +170,8 @@ for i, c in enumerate(ws):
          "after the restart, once, in order, still connected" % i,
          (len(got), len(said)))
 d2.proc.send_signal(signal.SIGTERM)
-d2.wait(10 * SLOW)
+rc = d2.wait(10 * SLOW)
+t.ok(rc == 0, "the restarted chatd stops cleanly too", (rc, d2.output()[-600:]))
 m.close_store()
 for c in ws + [new]:
     c.close()

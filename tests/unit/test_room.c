@@ -168,6 +168,27 @@ START_TEST(test_many_names)
 }
 END_TEST
 
+/*
+ * Members taken over come back in whatever order their sockets do; each
+ * takes its place by its arrival number, and later arrivals follow all.
+ */
+START_TEST(test_join_at_arrival_number)
+{
+	ck_assert_ptr_nonnull(room_join_at(&room, "cy", 2, NULL, 7));
+	ck_assert_str_eq(roster(), "Here now: cy");
+	ck_assert_ptr_nonnull(room_join_at(&room, "bob", 3, NULL, 9));
+	ck_assert_ptr_nonnull(room_join_at(&room, "ann", 3, NULL, 3));
+	ck_assert_ptr_nonnull(room_join_at(&room, "dee", 3, NULL, 8));
+	ck_assert_str_eq(roster(), "Here now: ann, cy, dee, bob");
+	ck_assert_ptr_null(room_join_at(&room, "ANN", 3, NULL, 4));
+	ck_assert_int_eq(errno, EEXIST);
+	ck_assert_ptr_nonnull(join("eve"));
+	ck_assert_str_eq(roster(), "Here now: ann, cy, dee, bob, eve");
+	ck_assert_uint_eq(room.seq, 10);
+	ck_assert_uint_eq(room.count, 5);
+}
+END_TEST
+
 START_TEST(test_who_too_long)
 {
 	char who[ROOM_WHO_MAX + 1];
@@ -194,6 +215,7 @@ room_suite(void)
 	tcase_add_test(order, test_who_too_long);
 	tcase_add_test(names, test_names_unique_without_case);
 	tcase_add_test(names, test_many_names);
+	tcase_add_test(names, test_join_at_arrival_number);
 	suite_add_tcase(s, order);
 	suite_add_tcase(s, names);
 	return s;

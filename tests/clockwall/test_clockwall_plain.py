@@ -16,7 +16,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (CLOCKWALL, ZONES, listening, parse_table,  # noqa: E402
                     start_clock, zone_skew)
-from taplib import Tap  # noqa: E402
+from taplib import Tap, budget  # noqa: E402
 
 t = Tap()
 
@@ -65,7 +65,7 @@ class Wall:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(10)
+            return self.proc.wait(budget(10))
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
@@ -102,7 +102,7 @@ try:
     london.proc.wait()
     killed = time.monotonic()
     down = wall.wait_for(lambda n, s: n == "London" and s.startswith("down"),
-                         6)
+                         budget(6))
     t.ok(down is not None, "a killed clock is shown down (%r)"
          % (down and down[2]), wall.lines[-6:])
     wall.wait_for(lambda n, s: False, 4)
@@ -119,7 +119,8 @@ try:
 
     # Restarted on the same port: picked up again by the retries.
     clocks[2] = start_clock("Europe/London", port)
-    back = wall.wait_for(lambda n, s: n == "London" and is_time(n, s), 15)
+    back = wall.wait_for(lambda n, s: n == "London" and is_time(n, s),
+                         budget(15))
     t.ok(back is not None and zone_skew(back[2], "Europe/London") <= 2,
          "the restarted clock is picked up again (%r)" % (back and back[2]))
 
@@ -128,7 +129,7 @@ try:
     tokyo.signal(signal.SIGSTOP)
     stopped = time.monotonic()
     silent = wall.wait_for(lambda n, s: n == "Tokyo" and s.startswith("down"),
-                           8)
+                           budget(8))
     t.ok(silent is not None and "silent" in silent[2],
          "a clock silent for over 3 s is shown silent (%r)"
          % (silent and silent[2]))
@@ -137,7 +138,8 @@ try:
          "3 s after its last line (%.1f s after the stop)"
          % ((silent[0] - stopped) if silent else -1))
     tokyo.signal(signal.SIGCONT)
-    back = wall.wait_for(lambda n, s: n == "Tokyo" and is_time(n, s), 15)
+    back = wall.wait_for(lambda n, s: n == "Tokyo" and is_time(n, s),
+                         budget(15))
     t.ok(back is not None, "and ticks again once it speaks")
 
     rc = wall.stop()

@@ -16,7 +16,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ftptest import FTPD, Tree, start, login, cmd, retr, raw, read_reply  # noqa
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
-from taplib import Tap, binary, under_valgrind  # noqa: E402
+from taplib import Tap, binary, budget, under_valgrind  # noqa: E402
 
 t = Tap()
 tree = Tree(big=24 * 1024 * 1024)
@@ -342,7 +342,7 @@ try:
         except ftplib.all_errors as e:
             r = str(e)
         t.ok(r.startswith("421"), "SIGTERM: idle session told 421", r)
-        rc = d.proc.wait(10)
+        rc = d.proc.wait(budget(10))
         t.eq(rc, 0, "SIGTERM: exit 0")
 finally:
     tree.cleanup()

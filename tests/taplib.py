@@ -254,7 +254,8 @@ class Daemon:
 
 def read_lines(sock, count, timeout):
     """Reads up to count lines, for at most timeout seconds (scaled by the
-    time factor); returns [(monotonic time, bytes line)]."""
+    time factor) or until the peer closes or resets the connection;
+    returns [(monotonic time, bytes line)]."""
     timeout = budget(timeout)
     sock.settimeout(timeout)
     buf = b""
@@ -264,7 +265,7 @@ def read_lines(sock, count, timeout):
         try:
             sock.settimeout(max(0.01, deadline - time.monotonic()))
             chunk = sock.recv(65536)
-        except socket.timeout:
+        except (socket.timeout, ConnectionResetError):
             break
         if not chunk:
             break

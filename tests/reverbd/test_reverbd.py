@@ -106,6 +106,8 @@ def timing(port, label):
 r = run(["--help"])
 t.ok(r.returncode == 0 and "--delay" in r.stdout and "--idle-timeout" in r.stdout
      and "--port" in r.stdout, "--help exits 0 and lists the options", r)
+t.ok(re.search(r"--max-line BYTES .*\(default 65536\)", r.stdout),
+     "--help gives --max-line's default: 64 KiB, as Go's bufio.Scanner", r.stdout)
 r = run(["--version"])
 t.ok(r.returncode == 0 and re.match(r"reverbd \(clockwork\) \d", r.stdout),
      "--version names the program and version", r)

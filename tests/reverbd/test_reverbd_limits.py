@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: ISC
 """reverbd under pressure: an over-long line and a client that never reads
-are dropped while another client is served normally; 100 clients x 10
-lines all come back right; the per-client bound on lines in flight slows
-a fast sender down without losing anything."""
+are dropped while another client is served normally; lines up to 64 KiB
+come back whole; 100 clients x 10 lines all come back right; the
+per-client bound on lines in flight slows a fast sender down without
+losing anything."""
 
 import os
 import selectors
@@ -44,6 +45,13 @@ def connect(port):
 def echoes(line):
     return [b"\t " + line.upper() + b"\n", b"\t " + line + b"\n",
             b"\t " + line.lower() + b"\n"]
+
+
+def text(n):
+    """n bytes of mixed-case text with two-byte letters, which map one to
+    one (as in Go)."""
+    unit = "Héllo WÖrld reverb ".encode()
+    return unit * (n // len(unit)) + b"x" * (n % len(unit))
 
 
 def served_normally(port, label, delay=DELAY):
@@ -113,7 +121,7 @@ with d:
     deadline = time.monotonic() + budget(10)
     while time.monotonic() < deadline and "line longer" not in d.output():
         time.sleep(0.05)
-    t.ok("dropped: line longer than 4096 bytes" in d.output(),
+    t.ok("dropped: line longer than 65536 bytes" in d.output(),
          "a 1 MiB line without newline: the client is dropped, and the log "
          "says why", d.output()[-600:])
     stop.set()
@@ -135,6 +143,38 @@ with d:
     t.ok(is_closed(s, 5) and "line longer than 10 bytes" in d.output(),
          "--max-line 10: an 11-byte line drops the client", d.output())
     s.close()
+    t.eq(d.stop(), 0, "the daemon exits 0")
+
+# --- Go-sized lines: up to 64 KiB by default, as bufio.Scanner --------------------
+port, d = serve(["-d", "0.05"])
+with d:
+    s = connect(port)
+    line = text(60 * 1024)
+    s.sendall(line + b"\n")
+    # Read only once all three are due: they wait within the output bound.
+    time.sleep(0.15)
+    got = b"".join(l for _, l in read_lines(s, 3, 10))
+    want = ("\t " + line.decode().upper() + "\n\t " + line.decode() + "\n\t " +
+            line.decode().lower() + "\n").encode()
+    t.ok(got == want, "a 60 KiB line is echoed three times, byte for byte "
+         "(%d bytes)" % len(got), "%d bytes, want %d" % (len(got), len(want)))
+    s.close()
+    s = connect(port)
+    line = text(64 * 1024)
+    s.sendall(line + b"\r\n")
+    got = [l for _, l in read_lines(s, 3, 10)]
+    t.ok([len(l) for l in got] == [len(line) + 3] * 3 and got[1][2:-1] == line,
+         "a line of exactly 64 KiB (and CRLF) passes", [len(l) for l in got])
+    s.close()
+    s = connect(port)
+    try:
+        s.sendall(b"y" * (70 * 1024) + b"\n")
+    except OSError:
+        pass                    # closed before it has all been sent
+    t.ok(is_closed(s, 5) and "line longer than 65536 bytes" in d.output(),
+         "a 70 KiB line drops the client", d.output()[-600:])
+    s.close()
+    served_normally(port, "after the 70 KiB line", delay=0.05)
     t.eq(d.stop(), 0, "the daemon exits 0")
 
 # --- a client that sends but never reads ---------------------------------------

@@ -166,6 +166,17 @@ class Lateness:
         return "worst wake-up %.1f ms late" % (self.worst * 1000)
 
 
+def timed_exchange(port, data, count, timeout=5.0, host="127.0.0.1"):
+    """Sends data on a new connection and reads count lines: (the lines,
+    when each came in seconds from the send, the Lateness seen meanwhile)."""
+    with Lateness() as late:
+        with socket.create_connection((host, port), budget(5)) as s:
+            t0 = time.monotonic()
+            s.sendall(data)
+            got = read_lines(s, count, timeout)
+    return [l for _, l in got], [w - t0 for w, _ in got], late
+
+
 def sanitizer_env():
     """Variables a sanitizer build needs to keep across socket activation."""
     return [k for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")

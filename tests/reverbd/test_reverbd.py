@@ -14,7 +14,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
 from taplib import (Daemon, Lateness, Tap, binary, budget, free_port,  # noqa: E402
-                    read_lines, under_valgrind)
+                    read_lines, timed_exchange, under_valgrind)
 
 REVERBD = "daemons/reverbd/reverbd"
 DELAY = 0.2
@@ -87,15 +87,9 @@ def timing(port, label):
     """One line: exact bytes, at 0, DELAY and 2*DELAY: never early, and
     late by no more than the load seen meanwhile explains."""
     warm_up(port)
-    with Lateness() as late:
-        s = connect(port)
-        t0 = time.monotonic()
-        s.sendall(b"Hello, World\n")
-        got = read_lines(s, 3, 5)
-        s.close()
-    t.eq([l for _, l in got], echoes(b"Hello, World"),
+    got, at, late = timed_exchange(port, b"Hello, World\n", 3)
+    t.eq(got, echoes(b"Hello, World"),
          "%s: three echoes, byte for byte" % label)
-    at = [w - t0 for w, _ in got]
     t.ok(late.on_time(at, [0, DELAY, 2 * DELAY], FLOOR, CAP) and
          at[0] < DELAY / 2,
          "%s: at once, after %.1f s, after %.1f s more" % (label, DELAY, DELAY),

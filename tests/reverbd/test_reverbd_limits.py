@@ -14,8 +14,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
-from taplib import (Daemon, Lateness, Tap, budget, free_port,  # noqa: E402
-                    read_lines, under_valgrind)
+from taplib import (Daemon, Tap, budget, free_port, read_lines,  # noqa: E402
+                    timed_exchange, under_valgrind)
 
 REVERBD = "daemons/reverbd/reverbd"
 DELAY = 0.2
@@ -57,14 +57,8 @@ def text(n):
 def served_normally(port, label, delay=DELAY):
     """A fresh client gets its three echoes, on time: never early, and late
     by no more than the load seen meanwhile explains."""
-    with Lateness() as late:
-        s = connect(port)
-        t0 = time.monotonic()
-        s.sendall(b"Still Here\n")
-        got = read_lines(s, 3, 5)
-        s.close()
-    at = [w - t0 for w, _ in got]
-    t.ok([l for _, l in got] == echoes(b"Still Here") and
+    got, at, late = timed_exchange(port, b"Still Here\n", 3)
+    t.ok(got == echoes(b"Still Here") and
          late.on_time(at, [0, delay, 2 * delay], FLOOR, CAP),
          "%s: another client is served normally" % label,
          (got, ["%.3f" % a for a in at], str(late)))

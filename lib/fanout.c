@@ -135,7 +135,7 @@ fanout_send(struct fanout *f, struct server *srv, const void *buf, size_t len)
 {
 	const struct server_stats *st = server_stats(srv);
 	struct fanout_item *items;
-	struct conn *c, *next;
+	struct conn *c;
 	size_t n = 0, i, half;
 	ssize_t r;
 
@@ -151,12 +151,11 @@ fanout_send(struct fanout *f, struct server *srv, const void *buf, size_t len)
 	items = f->items;
 	for (c = server_first(srv); c != NULL && n < f->cap;
 	    c = server_next(c)) {
-		if (c->closing)
+		if (conn_closing(c))
 			continue;
 		items[n].c = c;
-		items[n].fd = c->fd;
-		items[n].res = conn_output_len(c) == 0 && c->bev == NULL ?
-		    0 : FANOUT_NOT_SENT;
+		items[n].fd = conn_send_fd(c);
+		items[n].res = items[n].fd != -1 ? 0 : FANOUT_NOT_SENT;
 		n++;
 	}
 	half = n >= f->min_split && f->started ? n / 2 : n;
@@ -177,7 +176,12 @@ fanout_send(struct fanout *f, struct server *srv, const void *buf, size_t len)
 			pthread_cond_wait(&f->done, &f->mu);
 		pthread_mutex_unlock(&f->mu);
 	}
-	/* Back on the loop's thread alone: settle every client's outcome. */
+	/*
+	 * Back on the loop's thread alone: settle every client's outcome.
+	 * Held, so that a client closed on the way (a daemon's closed()
+	 * may write to others) is skipped, not freed under us.
+	 */
+	server_hold(srv);
 	for (i = 0; i < n; i++) {
 		c = items[i].c;
 		r = items[i].res;
@@ -193,12 +197,13 @@ fanout_send(struct fanout *f, struct server *srv, const void *buf, size_t len)
 		else
 			conn_close(c, strerror((int)-r));
 	}
+	server_release(srv);
 	return;
 fallback:
 	/* No memory for the batch: one client after the other. */
-	for (c = server_first(srv); c != NULL; c = next) {
-		next = server_next(c);
-		if (!c->closing)
+	server_hold(srv);
+	for (c = server_first(srv); c != NULL; c = server_next(c))
+		if (!conn_closing(c))
 			(void)conn_send(c, buf, len);
-	}
+	server_release(srv);
 }

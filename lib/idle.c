@@ -5,23 +5,13 @@
  * the oldest the next to expire: a touch moves an entry to the tail, the
  * one timer waits for the head.  24 bytes an entry instead of an event.
  */
-#include <time.h>
-
 #include <event2/event.h>
 
 #include "idle.h"
+#include "monotime.h"
 
 static void	idle_arm(struct idle_list *);
 static void	idle_timer_cb(evutil_socket_t, short, void *);
-
-uint64_t
-idle_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 int
 idle_list_init(struct idle_list *l, struct event_base *base,
@@ -61,7 +51,7 @@ idle_arm(struct idle_list *l)
 		evtimer_del(l->ev);
 		return;
 	}
-	now = idle_now_us();
+	now = monotime_us();
 	due = head->last_us + l->timeout_us;
 	wait = due > now ? due - now : 0;
 	tv.tv_sec = (time_t)(wait / 1000000);
@@ -77,7 +67,7 @@ idle_touch(struct idle_list *l, struct idle_entry *e)
 
 	if (e->linked)
 		TAILQ_REMOVE(&l->entries, e, link);
-	e->last_us = idle_now_us();
+	e->last_us = monotime_us();
 	e->linked = 1;
 	TAILQ_INSERT_TAIL(&l->entries, e, link);
 	/* Only a new head changes when the timer must fire. */
@@ -103,7 +93,7 @@ idle_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct idle_list *l = arg;
 	struct idle_entry *e;
-	uint64_t now = idle_now_us();
+	uint64_t now = monotime_us();
 
 	while ((e = TAILQ_FIRST(&l->entries)) != NULL &&
 	    e->last_us + l->timeout_us <= now) {

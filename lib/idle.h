@@ -34,6 +34,5 @@ int	idle_list_init(struct idle_list *, struct event_base *,
 void	idle_list_free(struct idle_list *);
 void	idle_touch(struct idle_list *, struct idle_entry *);
 void	idle_remove(struct idle_list *, struct idle_entry *);
-uint64_t idle_now_us(void);
 
 #endif

@@ -13,6 +13,7 @@
 #include "life.h"
 #include "log.h"
 #include "sdnotify.h"
+#include "server.h"
 
 static struct event *sig_events[3];
 static void (*stop_cb)(void *);
@@ -78,6 +79,22 @@ life_start(struct event_base *base, void (*cb)(void *), void *arg)
 			return -1;
 	}
 	return sdn_watchdog_start(base);
+}
+
+/*
+ * The stop callback of every daemon on lib/server, with a struct
+ * life_stop as its argument: the daemon's periodic timer (tick, status)
+ * stops, and the server lets its clients finish within the grace period
+ * (server_shutdown), after which the loop exits.
+ */
+void
+life_stop_server(void *arg)
+{
+	struct life_stop *ls = arg;
+
+	if (ls->timer != NULL)
+		event_del(ls->timer);
+	server_shutdown(ls->srv, &ls->grace);
 }
 
 int

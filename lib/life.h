@@ -3,10 +3,22 @@
 #ifndef CLOCKWORK_LIFE_H
 #define CLOCKWORK_LIFE_H
 
+#include <sys/time.h>
+
+struct event;
 struct event_base;
+struct server;
+
+/* The graceful stop of a daemon on lib/server (life_stop_server). */
+struct life_stop {
+	struct server	*srv;
+	struct timeval	 grace;		/* for the clients to finish */
+	struct event	*timer;		/* the daemon's own, stopped first */
+};
 
 struct event_base *life_base_new(void);
 int	life_start(struct event_base *, void (*)(void *), void *);
+void	life_stop_server(void *);
 int	life_stopping(void);
 void	life_end(void);
 

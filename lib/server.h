@@ -1,58 +1,23 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Accepted connections: listeners, limits, back-off, one teardown.
- * A daemon supplies server_ops; the server owns the conn structures.
+ * A daemon supplies server_ops; the server owns the connections, which
+ * daemons see only through the conn_* calls below.
  */
 #ifndef CLOCKWORK_SERVER_H
 #define CLOCKWORK_SERVER_H
 
-#include <sys/queue.h>
-#include <sys/socket.h>
 #include <sys/time.h>
-#include <netinet/in.h>
 
 #include <stddef.h>
 
-#include "addr.h"
-
-struct bufferevent;
-struct event;
+struct conn;
 struct evbuffer;
 struct event_base;
 struct listen_set;
 struct server;
-
-/* Big enough for any peer we accept (IPv4 or IPv6), and no bigger. */
-union conn_addr {
-	struct sockaddr		 sa;
-	struct sockaddr_in	 sin;
-	struct sockaddr_in6	 sin6;
-};
-
-struct conn {
-	struct server		*srv;
-	struct bufferevent	*bev;		/* NULL for lean connections */
-	union conn_addr		 peer;
-	socklen_t		 peerlen;
-	char			 host[ADDR_STRLEN];
-	unsigned		 port;
-	int			 closing;	/* close once output is sent */
-	const char		*closing_why;
-	void			*data;		/* the daemon's state */
-	TAILQ_ENTRY(conn)	 entry;
-	/* Lean connections only (see server_limits.lean). */
-	int			 fd;
-	struct event		*lean_rev;	/* in the same allocation */
-	struct event		*lean_wev;	/* only while output is queued */
-	struct evbuffer		*lean_out;	/* idem */
-	struct evbuffer		*lean_in;	/* only while input waits */
-	unsigned		 lean_reading:1; /* read event added */
-	unsigned		 lean_eof:1;	/* the client shut its side */
-	unsigned		 read_paused:1;	/* conn_read_pause() */
-	unsigned		 in_callback:1;	/* freeing waits till it returns */
-	unsigned		 dead:1;	/* closed inside a callback */
-	unsigned		 no_direct:1;	/* conn_replace_bev(): all via bev */
-};
+struct sockaddr;
+struct ssl_st;
 
 struct server_ops {
 	int	(*accepted)(struct conn *);	/* -1: refuse and close */
@@ -60,7 +25,7 @@ struct server_ops {
 	void	(*eof)(struct conn *);		/* peer shut its side; NULL: close */
 	void	(*drained)(struct conn *);	/* all output sent (optional) */
 	void	(*stopping)(struct conn *);	/* shutdown; NULL: close after flush */
-	void	(*closed)(struct conn *, const char *); /* free c->data */
+	void	(*closed)(struct conn *, const char *); /* free conn_data() */
 };
 
 struct server_limits {
@@ -85,7 +50,7 @@ struct server_limits {
 struct server_stats {
 	unsigned long		 clients;
 	unsigned long long	 accepted;
-	unsigned long long	 refused;
+	unsigned long long	 refused;	/* busy: a limit, or conn_refuse */
 	unsigned long long	 dropped;	/* closed for a limit */
 	unsigned long long	 bytes_out;
 };
@@ -97,18 +62,41 @@ struct event_base *server_base(const struct server *);
 const struct server_stats *server_stats(const struct server *);
 struct conn *server_first(struct server *);
 struct conn *server_next(struct conn *);
+void	server_hold(struct server *);
+void	server_release(struct server *);
+void	server_count_out(struct server *, size_t);
 void	server_shutdown(struct server *, const struct timeval *);
 void	server_free(struct server *);
 
+/*
+ * What a daemon knows of a connection.  Every server_ops callback runs
+ * under server_hold(): a connection closed inside one (its own or
+ * another) stays readable until the callback returns, so conn_closing()
+ * tells, and conn_send() and the closing calls on it do nothing.
+ */
+struct server *conn_server(const struct conn *);
+void	*conn_data(const struct conn *);
+void	conn_set_data(struct conn *, void *);
+const char *conn_host(const struct conn *);
+unsigned conn_port(const struct conn *);
+const struct sockaddr *conn_peer(const struct conn *);
+int	conn_fd(const struct conn *);
+int	conn_closing(const struct conn *);
+
 int	conn_send(struct conn *, const void *, size_t);
-void	server_count_out(struct server *, size_t);
-void	conn_close(struct conn *, const char *);
-void	conn_close_after_flush(struct conn *, const char *);
-void	conn_drop(struct conn *, const char *);
+int	conn_send_fd(const struct conn *);
 size_t	conn_output_len(const struct conn *);
 struct evbuffer *conn_input(struct conn *);
 void	conn_read_pause(struct conn *);
 void	conn_read_resume(struct conn *);
-int	conn_replace_bev(struct conn *, struct bufferevent *);
+int	conn_set_idle(struct conn *, const struct timeval *);
+/* lib/conn_tls.c: whoever calls it links $(OPENSSL_LIBS) too. */
+int	conn_starttls(struct conn *, struct ssl_st *);
+
+void	conn_close(struct conn *, const char *);
+void	conn_close_after_flush(struct conn *, const char *);
+void	conn_drop(struct conn *, const char *);
+void	conn_refuse(struct conn *, const char *, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
 
 #endif

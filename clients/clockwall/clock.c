@@ -23,6 +23,7 @@
 
 #include "clock.h"
 #include "lineio.h"
+#include "monotime.h"
 #include "text.h"
 
 static void	clock_attempt(struct clock *);
@@ -125,17 +126,6 @@ clock_give_up(struct clock *c, const char *why)
 	c->failures++;
 	snprintf(c->why, sizeof(c->why), "%s", why);
 	c->changed(c, c->arg);
-}
-
-/* Monotonic time, for retry countdowns. */
-void
-clock_now(struct timeval *tv)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	tv->tv_sec = ts.tv_sec;
-	tv->tv_usec = ts.tv_nsec / 1000;
 }
 
 static void
@@ -255,7 +245,7 @@ clock_fail(struct clock *c, const char *why)
 	snprintf(c->why, sizeof(c->why), "%s", why);
 	if (c->retry) {
 		clock_arm(c, c->backoff_ms);
-		clock_now(&now);
+		monotime_tv(&now);
 		wait.tv_sec = c->backoff_ms / 1000;
 		wait.tv_usec = (c->backoff_ms % 1000) * 1000;
 		timeradd(&now, &wait, &c->retry_at);

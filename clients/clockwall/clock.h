@@ -54,7 +54,6 @@ void	clock_start(struct clock *);
 void	clock_retry_now(struct clock *);
 void	clock_give_up(struct clock *, const char *);
 void	clock_free(struct clock *);
-void	clock_now(struct timeval *);
 unsigned clock_backoff_next(unsigned);
 
 #endif

@@ -6,45 +6,27 @@
  */
 #include <string.h>
 
+#include <unistr.h>
+
 #include "text.h"
 
 static size_t	text_utf8_len(const unsigned char *, size_t);
 
 /*
  * Length of the valid UTF-8 sequence at s (at most len bytes), 0 when it
- * is not one, or is a C1 control (U+0080-U+009F), which some terminals
- * obey as ESC-sequences.
+ * is not one (libunistring's decoder: no overlong forms, surrogates or
+ * code points past U+10FFFF), or is a C1 control (U+0080-U+009F), which
+ * some terminals obey as ESC-sequences.
  */
 static size_t
 text_utf8_len(const unsigned char *s, size_t len)
 {
-	unsigned long cp;
-	size_t n, i;
+	ucs4_t cp;
+	int n;
 
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		cp = s[0] & 0x07;
-	} else
+	if ((n = u8_mbtoucr(&cp, s, len)) < 0 || (cp >= 0x80 && cp <= 0x9f))
 		return 0;
-	if (n > len)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates, beyond U+10FFFF, C1 controls. */
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff ||
-	    (cp >= 0x80 && cp <= 0x9f))
-		return 0;
-	return n;
+	return (size_t)n;
 }
 
 /*

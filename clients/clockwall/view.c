@@ -20,6 +20,7 @@
 #include <event2/buffer.h>
 
 #include "clock.h"
+#include "monotime.h"
 #include "text.h"
 #include "view.h"
 
@@ -277,7 +278,7 @@ view_draw(struct view *v, struct clock **clocks, size_t n)
 
 	if (!v->active)
 		return 0;
-	clock_now(&now);
+	monotime_tv(&now);
 	for (i = 0; i < n; i++) {
 		if (clocks[i]->state == CLOCK_UP)
 			up++;

@@ -29,6 +29,7 @@
 #define CLOCKD_RCVBUF		4096	/* input is thrown away */
 #define CLOCKD_STATUS_EVERY	5	/* ticks between STATUS= updates */
 #define CLOCKD_SPLIT_MIN	512	/* clients before two threads send */
+#define CLOCKD_GRACE_SEC	2	/* for queued lines on SIGTERM */
 
 enum {
 	OPT_FORMAT = CLI_OPT_DAEMON_FIRST,
@@ -48,7 +49,6 @@ struct clockd {
 
 static void	clockd_arm(struct clockd *, const struct timespec *);
 static int	clockd_format(struct clockd *, time_t);
-static void	clockd_stop(void *);
 static void	clockd_tick_cb(evutil_socket_t, short, void *);
 static void	clockd_eof(struct conn *);
 static void	usage(void) __attribute__((noreturn));
@@ -154,16 +154,6 @@ clockd_tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static void
-clockd_stop(void *arg)
-{
-	struct clockd *cd = arg;
-	struct timeval grace = { 2, 0 };
-
-	evtimer_del(cd->tick_ev);
-	server_shutdown(cd->srv, &grace);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -179,6 +169,7 @@ main(int argc, char **argv)
 		.lean = 1,		/* write-mostly: no bufferevent */
 	};
 	struct clockd cd;
+	struct life_stop stop = { .grace = { CLOCKD_GRACE_SEC, 0 } };
 	struct cli_common cli;
 	struct listen_set set;
 	struct timespec now;
@@ -218,7 +209,9 @@ main(int argc, char **argv)
 		fatalx(EX_OSERR, "cannot create the tick timer");
 	if ((cd.fanout = fanout_new(CLOCKD_SPLIT_MIN)) == NULL)
 		fatalx(EX_OSERR, "cannot set up the tick's sends");
-	if (life_start(cd.base, clockd_stop, &cd) == -1)
+	stop.srv = cd.srv;
+	stop.timer = cd.tick_ev;
+	if (life_start(cd.base, life_stop_server, &stop) == -1)
 		fatalx(EX_OSERR, "cannot watch signals");
 	cd.last_sec = now.tv_sec;
 	clockd_arm(&cd, &now);

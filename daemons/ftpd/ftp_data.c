@@ -327,7 +327,7 @@ ftp_data_local(struct ftp_session *s, struct sockaddr_storage *ss,
 {
 	*len = sizeof(*ss);
 	memset(ss, 0, sizeof(*ss));
-	return getsockname(bufferevent_getfd(s->c->bev), (struct sockaddr *)ss,
+	return getsockname(conn_fd(s->c), (struct sockaddr *)ss,
 	    len);
 }
 
@@ -445,9 +445,9 @@ ftp_data_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	if (fd == -1)
 		return;
 	if (!addr_same_host((struct sockaddr *)&peer,
-	    (struct sockaddr *)&s->c->peer)) {
+	    conn_peer(s->c))) {
 		log_peer(LOG_WARNING, (struct sockaddr *)&peer,
-		    "refused a data connection meant for %s", s->c->host);
+		    "refused a data connection meant for %s", conn_host(s->c));
 		close(fd);
 		return;
 	}
@@ -525,7 +525,7 @@ ftp_data_tls_done(struct ftp_data *dt)
 	char how[96];
 
 	if (!s->d->tls->resumed(dt->bev, s->tls_sid)) {
-		log_peer(LOG_WARNING, (struct sockaddr *)&s->c->peer,
+		log_peer(LOG_WARNING, conn_peer(s->c),
 		    "refused a TLS data connection that did not resume the "
 		    "control session");
 		if (dt->src != FTP_SRC_NONE)
@@ -536,7 +536,7 @@ ftp_data_tls_done(struct ftp_data *dt)
 		return -1;
 	}
 	s->d->tls->describe(dt->bev, how, sizeof(how));
-	log_peer(LOG_DEBUG, (struct sockaddr *)&s->c->peer,
+	log_peer(LOG_DEBUG, conn_peer(s->c),
 	    "TLS data connection (%s, resumed)", how);
 	bufferevent_disable(dt->bev, EV_READ);
 	return 0;

@@ -23,7 +23,6 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "addr.h"
@@ -163,31 +162,25 @@ static const ftp_handler ftp_handlers[FTP_V_COUNT] = {
 	[FTP_V_USER] = ftp_cmd_user,
 };
 
-/*
- * A new control connection: --max-per-ip, then the greeting.  Nothing is
- * sent with conn_send here (the server still holds c).
- */
+/* A new control connection: --max-per-ip, then the greeting. */
 int
 ftp_session_accepted(struct conn *c)
 {
 	static const char busy[] = "421 Too many connections from your "
 	    "address.\r\n";
 	static const char hello[] = "220 clockwork-ftpd ready.\r\n";
-	struct ftpd *d = server_arg(c->srv);
+	struct ftpd *d = server_arg(conn_server(c));
 	struct ftp_session *s;
 	struct conn *o;
 	unsigned long same = 0;
 
-	c->data = NULL;
+	conn_set_data(c, NULL);
 	if (d->cfg.max_per_ip != 0) {
 		for (o = server_first(d->srv); o != NULL; o = server_next(o))
-			if (strcmp(o->host, c->host) == 0)
+			if (strcmp(conn_host(o), conn_host(c)) == 0)
 				same++;
 		if (same > d->cfg.max_per_ip) {
-			(void)send(bufferevent_getfd(c->bev), busy,
-			    sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-			log_peer(LOG_NOTICE, (struct sockaddr *)&c->peer,
-			    "refused: %lu sessions from this address "
+			conn_refuse(c, busy, "%lu sessions from this address "
 			    "(--max-per-ip)", same - 1);
 			return -1;
 		}
@@ -204,17 +197,15 @@ ftp_session_accepted(struct conn *c)
 		free(s);
 		return -1;
 	}
-	c->data = s;
-	if (bufferevent_write(c->bev, hello, sizeof(hello) - 1) == -1)
-		return -1;
-	return 0;
+	conn_set_data(c, s);
+	return conn_send(c, hello, sizeof(hello) - 1);
 }
 
 /* The one place a session's state is freed (the server's teardown). */
 void
 ftp_session_closed(struct conn *c, const char *why)
 {
-	struct ftp_session *s = c->data;
+	struct ftp_session *s = conn_data(c);
 	char epath[512];
 
 	if (s == NULL)
@@ -222,7 +213,7 @@ ftp_session_closed(struct conn *c, const char *why)
 	if (ftp_data_path(s)[0] != '\0') {
 		log_escape(epath, sizeof(epath), ftp_data_path(s),
 		    strlen(ftp_data_path(s)));
-		log_peer(LOG_NOTICE, (struct sockaddr *)&c->peer, "%s of %s "
+		log_peer(LOG_NOTICE, conn_peer(c), "%s of %s "
 		    "cut: the session ended", s->incoming ? "upload" :
 		    "download", epath);
 	}
@@ -235,7 +226,7 @@ ftp_session_closed(struct conn *c, const char *why)
 	if (s->rootfd != -1 && s->rootfd != s->d->cfg.rootfd)
 		close(s->rootfd);
 	free(s);
-	c->data = NULL;
+	conn_set_data(c, NULL);
 }
 
 /*
@@ -245,7 +236,7 @@ ftp_session_closed(struct conn *c, const char *why)
 void
 ftp_session_stopping(struct conn *c)
 {
-	struct ftp_session *s = c->data;
+	struct ftp_session *s = conn_data(c);
 
 	if (s == NULL) {
 		conn_close_after_flush(c, "shutdown");
@@ -263,7 +254,7 @@ ftp_session_stopping(struct conn *c)
 void
 ftp_session_readable(struct conn *c)
 {
-	(void)ftp_session_input(c->data);
+	(void)ftp_session_input(conn_data(c));
 }
 
 /*
@@ -280,9 +271,9 @@ ftp_session_input(struct ftp_session *s)
 	size_t len;
 	int was;
 
-	while (!s->paused && !s->c->closing) {
-		/* Fetched each time: AUTH TLS puts a new bufferevent in. */
-		in = bufferevent_get_input(s->c->bev);
+	while (!s->paused && !conn_closing(s->c)) {
+		/* Fetched each time: AUTH TLS puts a new buffer in. */
+		in = conn_input(s->c);
 		r = line_read(in, line, sizeof(line), &len);
 		if (r == LINE_NONE)
 			break;
@@ -353,7 +344,7 @@ ftp_session_command(struct ftp_session *s, char *line, size_t len)
 	if (r != FTP_PARSE_OK || (cmd = ftp_cmd_lookup(verb)) == NULL) {
 		free(copy);
 		log_escape(shown, sizeof(shown), line, strnlen(line, 64));
-		log_peer(LOG_DEBUG, (struct sockaddr *)&s->c->peer,
+		log_peer(LOG_DEBUG, conn_peer(s->c),
 		    "bad command '%s'", shown);
 		if (r == FTP_PARSE_NUL)
 			return ftp_reply(s, FTP_BAD_ARGS, "NUL bytes are not "
@@ -374,7 +365,7 @@ ftp_session_command(struct ftp_session *s, char *line, size_t len)
 	else
 		log_escape(shown, sizeof(shown), arg != NULL ? arg : "",
 		    arg != NULL ? strlen(arg) : 0);
-	log_peer(LOG_DEBUG, (struct sockaddr *)&s->c->peer, "%s %s", verb,
+	log_peer(LOG_DEBUG, conn_peer(s->c), "%s %s", verb,
 	    shown);
 
 	if ((cmd->flags & FTP_CMD_LOGIN) && s->login != FTP_LOGIN_DONE)
@@ -488,8 +479,7 @@ ftp_resolve(struct ftp_session *s, const char *arg, char *out)
 static int
 ftp_session_idle(struct ftp_session *s, int on)
 {
-	return bufferevent_set_timeouts(s->c->bev, on ? &s->d->cfg.idle : NULL,
-	    NULL);
+	return conn_set_idle(s->c, on ? &s->d->cfg.idle : NULL);
 }
 
 /* RFC 959 quoting for 257: a '"' in a path is doubled. */
@@ -529,7 +519,7 @@ ftp_session_xfer_report(struct ftp_session *s, enum ftp_xfer_result result,
 	snprintf(f_res, sizeof(f_res), "FTP_RESULT=%s", names[result]);
 	log_escape(epath, sizeof(epath), path, strlen(path));
 	log_fields(result == FTP_XR_OK ? LOG_INFO : LOG_NOTICE, fields,
-	    "%s: %s %s %s %s: %llu bytes in %.3f s: %s", s->c->host,
+	    "%s: %s %s %s %s: %llu bytes in %.3f s: %s", conn_host(s->c),
 	    s->incoming ? "received" : "sent", epath,
 	    s->incoming ? "from" : "to", s->user, bytes, secs,
 	    result == FTP_XR_OK ? "ok" : why);
@@ -604,7 +594,7 @@ ftp_session_xferlog(struct ftp_session *s, enum ftp_xfer_result result,
 	    strftime(when, sizeof(when), "%a %b %e %H:%M:%S %Y", &tm) == 0)
 		return;
 	n = snprintf(line, sizeof(line), "%s %.0f %s %llu %n%s %c _ %c %c %s "
-	    "ftp 0 * %c\n", when, secs < 1 ? 1 : secs, s->c->host, bytes,
+	    "ftp 0 * %c\n", when, secs < 1 ? 1 : secs, conn_host(s->c), bytes,
 	    &pstart, path, s->ascii ? 'a' : 'b', s->incoming ? 'i' : 'o',
 	    s->anonymous ? 'a' : 'r', s->user,
 	    result == FTP_XR_OK ? 'c' : 'i');
@@ -702,7 +692,7 @@ ftp_cmd_pass(struct ftp_session *s, char *arg)
 		s->rootfd = s->d->cfg.rootfd;
 		s->may_write = s->d->cfg.anon_write;
 		strcpy(s->user, "anonymous");
-		log_peer(LOG_INFO, (struct sockaddr *)&s->c->peer,
+		log_peer(LOG_INFO, conn_peer(s->c),
 		    "anonymous login%s", s->may_write ? " (may write)" : "");
 		return ftp_reply(s, FTP_LOGGED_IN, "Login successful.");
 	}
@@ -743,7 +733,7 @@ ftp_session_login_failed(struct ftp_session *s)
 	log_escape(shown, sizeof(shown), s->user, strlen(s->user));
 	s->login = FTP_LOGIN_NONE;
 	s->failures++;
-	f = ftp_fail_find(s->d, s->c->host, 1);
+	f = ftp_fail_find(s->d, conn_host(s->c), 1);
 	if (f->count < 30)
 		f->count++;
 	f->last = time(NULL);
@@ -752,7 +742,7 @@ ftp_session_login_failed(struct ftp_session *s)
 	    (double)(1U << (f->count - 1 < 16 ? f->count - 1 : 16));
 	if (secs > FTP_FAILS_DELAY_MAX)
 		secs = FTP_FAILS_DELAY_MAX;
-	log_peer(LOG_NOTICE, (struct sockaddr *)&s->c->peer,
+	log_peer(LOG_NOTICE, conn_peer(s->c),
 	    "failed login as '%s' (%u from this address, %.1f s delay)",
 	    shown, f->count, secs);
 	delay.tv_sec = (time_t)secs;
@@ -790,7 +780,7 @@ ftp_session_login_ok(struct ftp_session *s, const struct ftp_user *u)
 	log_escape(shown, sizeof(shown), s->user, strlen(s->user));
 	fd = open(u->home, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1) {
-		log_peer(LOG_WARNING, (struct sockaddr *)&s->c->peer,
+		log_peer(LOG_WARNING, conn_peer(s->c),
 		    "login as '%s': home %s: %s", shown, u->home,
 		    strerror(errno));
 		return ftp_reply(s, FTP_NOT_LOGGED_IN, "Cannot open your home "
@@ -799,9 +789,9 @@ ftp_session_login_ok(struct ftp_session *s, const struct ftp_user *u)
 	s->login = FTP_LOGIN_DONE;
 	s->rootfd = fd;
 	s->may_write = u->rw;
-	if ((f = ftp_fail_find(s->d, s->c->host, 0)) != NULL)
+	if ((f = ftp_fail_find(s->d, conn_host(s->c), 0)) != NULL)
 		f->count = 0;
-	log_peer(LOG_INFO, (struct sockaddr *)&s->c->peer, "login as '%s'%s",
+	log_peer(LOG_INFO, conn_peer(s->c), "login as '%s'%s",
 	    shown, s->may_write ? " (may write)" : "");
 	return ftp_reply(s, FTP_LOGGED_IN, "Login successful.");
 }
@@ -814,7 +804,6 @@ ftp_session_login_ok(struct ftp_session *s, const struct ftp_user *u)
 static int
 ftp_cmd_auth(struct ftp_session *s, char *arg)
 {
-	struct bufferevent *bev;
 	struct conn *c = s->c;
 
 	if (s->d->cfg.tls_ctx == NULL || s->d->tls == NULL)
@@ -825,7 +814,7 @@ ftp_cmd_auth(struct ftp_session *s, char *arg)
 		    "supported.");
 	if (s->tls)
 		return ftp_reply(s, FTP_BAD_SEQUENCE, "TLS is already on.");
-	if (evbuffer_get_length(bufferevent_get_input(c->bev)) != 0)
+	if (evbuffer_get_length(conn_input(c)) != 0)
 		return ftp_reply(s, FTP_BAD_SEQUENCE, "Wait for the reply to "
 		    "AUTH before the handshake.");
 	if (s->d->tls->sid_new(s->tls_sid) == -1)
@@ -837,19 +826,13 @@ ftp_cmd_auth(struct ftp_session *s, char *arg)
 		conn_close(c, "AUTH TLS: the reply could not be sent at once");
 		return -1;
 	}
-	if ((bev = s->d->tls->bev(s->d->base, s->d->cfg.tls_ctx, c->fd,
-	    s->tls_sid)) == NULL) {
-		conn_close(c, "AUTH TLS: out of memory");
-		return -1;
-	}
-	if (conn_replace_bev(c, bev) == -1) {
-		bufferevent_setfd(bev, -1);
-		bufferevent_free(bev);
-		conn_close(c, "AUTH TLS: cannot switch");
+	if (s->d->tls->starttls(c, s->d->cfg.tls_ctx, s->tls_sid) == -1) {
+		conn_close(c, errno == ENOMEM ? "AUTH TLS: out of memory" :
+		    "AUTH TLS: cannot switch");
 		return -1;
 	}
 	s->tls = 1;
-	log_peer(LOG_DEBUG, (struct sockaddr *)&c->peer, "TLS handshake");
+	log_peer(LOG_DEBUG, conn_peer(c), "TLS handshake");
 	return 0;
 }
 
@@ -1163,10 +1146,10 @@ ftp_session_target_ok(struct ftp_session *s, const struct sockaddr *sa)
 
 	if (addr_format(sa, host, sizeof(host), &port) == -1)
 		return -1;
-	if (addr_same_host(sa, (struct sockaddr *)&s->c->peer) &&
+	if (addr_same_host(sa, conn_peer(s->c)) &&
 	    port >= 1024)
 		return 0;
-	log_peer(LOG_WARNING, (struct sockaddr *)&s->c->peer,
+	log_peer(LOG_WARNING, conn_peer(s->c),
 	    "refused a data connection to %s port %u", host, port);
 	return -1;
 }
@@ -1428,7 +1411,7 @@ ftp_cmd_stat(struct ftp_session *s, char *arg)
 		ftp_data_progress(s, &sent, &total);
 		evbuffer_add_printf(b, "211-clockwork-ftpd status:\r\n"
 		    " Connected to %s\r\n Logged in as %s\r\n"
-		    " TYPE: %s, MODE: S, STRU: F\r\n", s->c->host,
+		    " TYPE: %s, MODE: S, STRU: F\r\n", conn_host(s->c),
 		    s->user[0] != '\0' ? s->user : "(nobody)",
 		    s->ascii ? "ASCII" : "BINARY");
 		if (ftp_data_busy(s))
@@ -1650,7 +1633,7 @@ ftp_cmd_dele(struct ftp_session *s, char *arg)
 	close(dirfd);
 	if (r == -1)
 		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, errno);
-	log_peer(LOG_INFO, (struct sockaddr *)&s->c->peer, "%s deleted %s",
+	log_peer(LOG_INFO, conn_peer(s->c), "%s deleted %s",
 	    s->user, path);
 	return ftp_reply(s, FTP_FILE_OK, "Delete operation successful.");
 }

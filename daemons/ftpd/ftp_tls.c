@@ -23,6 +23,7 @@
 #include <event2/event.h>
 
 #include "ftp_tls.h"
+#include "server.h"
 
 #define FTP_TLS_CIPHERS		"ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:" \
 				"DHE+CHACHA20:!aNULL:!eNULL"
@@ -117,6 +118,39 @@ ftp_tls_sid_new(unsigned char *sid)
 	return RAND_bytes(sid, FTP_TLS_SID_LEN) == 1 ? 0 : -1;
 }
 
+/* A server-side SSL within the session id context sid; NULL on failure. */
+static SSL *
+ftp_tls_ssl_new(struct ssl_ctx_st *ctx, const unsigned char *sid)
+{
+	SSL *ssl;
+
+	if ((ssl = SSL_new(ctx)) == NULL)
+		return NULL;
+	if (SSL_set_session_id_context(ssl, sid, FTP_TLS_SID_LEN) != 1) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	return ssl;
+}
+
+/*
+ * AUTH TLS: the control connection c goes to TLS within the session id
+ * context sid (lib/server does the switch).  -1 with errno, c still open.
+ */
+int
+ftp_tls_starttls(struct conn *c, struct ssl_ctx_st *ctx,
+    const unsigned char *sid)
+{
+	SSL *ssl;
+
+	if ((ssl = ftp_tls_ssl_new(ctx, sid)) == NULL) {
+		ERR_clear_error();
+		errno = ENOMEM;
+		return -1;
+	}
+	return conn_starttls(c, ssl);
+}
+
 /*
  * A bufferevent that accepts a TLS handshake on fd (it owns fd once made;
  * on failure fd is still the caller's) within the session id context sid.  A peer that
@@ -129,12 +163,8 @@ ftp_tls_bev(struct event_base *base, struct ssl_ctx_st *ctx, int fd,
 	struct bufferevent *bev;
 	SSL *ssl;
 
-	if ((ssl = SSL_new(ctx)) == NULL)
+	if ((ssl = ftp_tls_ssl_new(ctx, sid)) == NULL)
 		goto fail;
-	if (SSL_set_session_id_context(ssl, sid, FTP_TLS_SID_LEN) != 1) {
-		SSL_free(ssl);
-		goto fail;
-	}
 	bev = bufferevent_openssl_socket_new(base, fd, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {
@@ -194,6 +224,7 @@ ftp_tls_shutdown(struct bufferevent *bev)
 
 const struct ftp_tls_ops ftp_tls_ops = {
 	.sid_new = ftp_tls_sid_new,
+	.starttls = ftp_tls_starttls,
 	.bev = ftp_tls_bev,
 	.resumed = ftp_tls_resumed,
 	.shutdown = ftp_tls_shutdown,

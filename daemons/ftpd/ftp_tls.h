@@ -8,6 +8,7 @@
 #define FTP_TLS_SID_LEN		16	/* a control session's TLS context */
 
 struct bufferevent;
+struct conn;
 struct event_base;
 struct ssl_ctx_st;
 
@@ -17,6 +18,8 @@ struct ssl_ctx_st;
  */
 struct ftp_tls_ops {
 	int	(*sid_new)(unsigned char *);
+	int	(*starttls)(struct conn *, struct ssl_ctx_st *,
+		    const unsigned char *);
 	struct bufferevent *(*bev)(struct event_base *, struct ssl_ctx_st *,
 		    int, const unsigned char *);
 	int	(*resumed)(struct bufferevent *, const unsigned char *);
@@ -30,6 +33,8 @@ struct ssl_ctx_st *ftp_tls_ctx_new(const char *, const char *, char *,
 	    size_t);
 void	ftp_tls_ctx_free(struct ssl_ctx_st *);
 int	ftp_tls_sid_new(unsigned char *);
+int	ftp_tls_starttls(struct conn *, struct ssl_ctx_st *,
+	    const unsigned char *);
 struct bufferevent *ftp_tls_bev(struct event_base *, struct ssl_ctx_st *,
 	    int, const unsigned char *);
 int	ftp_tls_resumed(struct bufferevent *, const unsigned char *);

@@ -32,6 +32,7 @@
 #include "lineio.h"
 #include "listen.h"
 #include "log.h"
+#include "monotime.h"
 #include "numparse.h"
 #include "sdnotify.h"
 #include "serve.h"
@@ -117,7 +118,7 @@ static uint64_t	reverb_now(void);
 static size_t	reverb_plain_owed(const struct reverb_conn *);
 static void	reverbd_options(int, char **, struct cli_common *);
 static void	reverbd_size(struct server_limits *);
-static void	reverbd_stop(void *);
+static void	reverbd_grace(struct timeval *);
 static void	usage(void) __attribute__((noreturn));
 
 static const struct server_ops reverb_ops = {
@@ -161,11 +162,10 @@ usage(void)
 static uint64_t
 reverb_now(void)
 {
-	struct timespec ts;
+	uint64_t now = monotime_us();
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	event_base_update_cache_time(rd.base);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	return now;
 }
 
 /* Lines of rc still owed their plain echo (for the counters only). */
@@ -193,14 +193,14 @@ reverb_accepted(struct conn *c)
 	echoq_init(&rc->q);
 	evtimer_assign(&rc->echo_ev, rd.base, reverb_echo_cb, c);
 	idle_touch(&rd.idle_list, &rc->idle);
-	c->data = rc;
+	conn_set_data(c, rc);
 	return 0;
 }
 
 static void
 reverb_closed(struct conn *c, const char *why)
 {
-	struct reverb_conn *rc = c->data;
+	struct reverb_conn *rc = conn_data(c);
 
 	if (rc == NULL)
 		return;
@@ -210,7 +210,7 @@ reverb_closed(struct conn *c, const char *why)
 	rd.owed -= rc->q.count + reverb_plain_owed(rc);
 	echoq_clear(&rc->q);
 	free(rc);
-	c->data = NULL;
+	conn_set_data(c, NULL);
 }
 
 static void
@@ -223,7 +223,7 @@ reverb_readable(struct conn *c)
 static void
 reverb_eof(struct conn *c)
 {
-	struct reverb_conn *rc = c->data;
+	struct reverb_conn *rc = conn_data(c);
 
 	rc->eof = 1;
 	(void)reverb_input(c, reverb_now());
@@ -233,7 +233,7 @@ reverb_eof(struct conn *c)
 static void
 reverb_stopping(struct conn *c)
 {
-	struct reverb_conn *rc = c->data;
+	struct reverb_conn *rc = conn_data(c);
 
 	rc->stopping = 1;
 	conn_read_pause(c);
@@ -250,12 +250,12 @@ reverb_stopping(struct conn *c)
 static int
 reverb_input(struct conn *c, uint64_t now)
 {
-	struct reverb_conn *rc = c->data;
+	struct reverb_conn *rc = conn_data(c);
 	struct evbuffer *in = conn_input(c);
 	size_t len, before = rd.lines;
 	int full;
 
-	if (c->closing)
+	if (conn_closing(c))
 		return 0;
 	for (;;) {
 		full = rc->q.count >= rd.max_pending ||
@@ -313,7 +313,7 @@ done:
 static int
 reverb_line(struct conn *c, const char *line, size_t len, uint64_t now)
 {
-	struct reverb_conn *rc = c->data;
+	struct reverb_conn *rc = conn_data(c);
 	int was_empty = rc->q.count == 0;
 
 	if (echoq_push(&rc->q, line, len, now + rd.delay_us) == -1) {
@@ -388,7 +388,7 @@ static void
 reverb_echo_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	struct reverb_conn *rc = c->data;
+	struct reverb_conn *rc = conn_data(c);
 	struct echo *e;
 	enum reverb_echo which;
 	uint64_t now = reverb_now();
@@ -418,7 +418,7 @@ reverb_echo_cb(evutil_socket_t fd, short what, void *arg)
 static void
 reverb_finish(struct conn *c, const char *why)
 {
-	struct reverb_conn *rc = c->data;
+	struct reverb_conn *rc = conn_data(c);
 
 	if (conn_output_len(c) != 0) {
 		rc->lingering = 1;
@@ -459,22 +459,18 @@ reverb_status_cb(evutil_socket_t fd, short what, void *arg)
 
 /* SIGTERM: owed echoes still go out, within a bounded grace period. */
 static void
-reverbd_stop(void *arg)
+reverbd_grace(struct timeval *grace)
 {
-	struct timeval grace;
-
-	grace.tv_sec = 2 * rd.delay.tv_sec + 1;
-	grace.tv_usec = 2 * rd.delay.tv_usec;
-	if (grace.tv_usec >= 1000000) {
-		grace.tv_sec++;
-		grace.tv_usec -= 1000000;
+	grace->tv_sec = 2 * rd.delay.tv_sec + 1;
+	grace->tv_usec = 2 * rd.delay.tv_usec;
+	if (grace->tv_usec >= 1000000) {
+		grace->tv_sec++;
+		grace->tv_usec -= 1000000;
 	}
-	if (grace.tv_sec >= REVERBD_GRACE_MAX) {
-		grace.tv_sec = REVERBD_GRACE_MAX;
-		grace.tv_usec = 0;
+	if (grace->tv_sec >= REVERBD_GRACE_MAX) {
+		grace->tv_sec = REVERBD_GRACE_MAX;
+		grace->tv_usec = 0;
 	}
-	evtimer_del(rd.status_ev);
-	server_shutdown(rd.srv, &grace);
 }
 
 /* Reads the command line into rd and cli; exits 64 on a bad one. */
@@ -581,6 +577,7 @@ main(int argc, char **argv)
 		.lean = 1,	/* buffers only while input or output waits */
 	};
 	struct timeval status_tv = { REVERBD_STATUS_SEC, 0 };
+	struct life_stop stop;
 	struct cli_common cli;
 	struct listen_set set;
 
@@ -597,7 +594,10 @@ main(int argc, char **argv)
 	    reverb_status_cb, NULL)) == NULL ||
 	    event_add(rd.status_ev, &status_tv) == -1)
 		fatalx(EX_OSERR, "cannot create the status timer");
-	if (life_start(rd.base, reverbd_stop, NULL) == -1)
+	stop.srv = rd.srv;
+	stop.timer = rd.status_ev;
+	reverbd_grace(&stop.grace);
+	if (life_start(rd.base, life_stop_server, &stop) == -1)
 		fatalx(EX_OSERR, "cannot watch signals");
 
 	serve_log_ready(&set, "delay %ld.%03ld s, idle timeout %ld s, max %lu "

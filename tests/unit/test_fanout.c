@@ -28,7 +28,8 @@ static struct server *srv;
 static struct sockaddr_in srv_addr;
 static int fds[NCLIENTS];
 
-static const struct server_ops ops = { 0 };
+static struct server_ops ops;
+static int closed_count;
 
 static void
 spin(int ms)
@@ -43,6 +44,7 @@ start(int n, const struct server_limits *lim)
 	int i;
 
 	log_init("test_fanout", LOG_VERBOSITY_QUIET);
+	closed_count = 0;
 	srv = loopback_server_start(&base, &ops, lim, &srv_addr, 1024);
 	for (i = 0; i < n; i++) {
 		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
@@ -138,6 +140,46 @@ START_TEST(test_gone_client_closed_others_served)
 }
 END_TEST
 
+/* A departure that closes every other client (a farewell none could take). */
+static void
+closed_closes_all(struct conn *c, const char *why)
+{
+	struct conn *o;
+
+	closed_count++;
+	for (o = server_first(conn_server(c)); o != NULL; o = server_next(o))
+		if (o != c)
+			conn_close(o, "closed by another");
+}
+
+/*
+ * The first client fails during the send and its closed() closes all the
+ * others, which fanout has yet to settle: they are skipped, not touched
+ * after they were freed.
+ */
+START_TEST(test_close_inside_settle)
+{
+	struct server_limits lim = { .lean = 1 };
+	struct linger lg = { 1, 0 };
+	struct fanout *f;
+
+	ops.closed = closed_closes_all;
+	start(8, &lim);
+	f = fanout_new(1000);
+	setsockopt(fds[0], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fds[0]);
+	fds[0] = socket(AF_INET, SOCK_STREAM, 0);
+	usleep(20000);
+	fanout_send(f, srv, "x\n", 2);
+	ck_assert_int_eq(closed_count, 8);
+	ck_assert_uint_eq(server_stats(srv)->clients, 0);
+	ck_assert_ptr_null(server_first(srv));
+	fanout_free(f);
+	ops.closed = NULL;
+	stop(8);
+}
+END_TEST
+
 /* A client that does not read is queued, then dropped at the bound. */
 START_TEST(test_slow_reader_bounded)
 {
@@ -170,6 +212,7 @@ fanout_suite(void)
 	tcase_add_test(core, test_every_client_gets_each_send_once);
 	tcase_add_test(core, test_gone_client_closed_others_served);
 	tcase_add_test(core, test_slow_reader_bounded);
+	tcase_add_test(core, test_close_inside_settle);
 	suite_add_tcase(s, core);
 	return s;
 }

@@ -1,24 +1,25 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Data connections and downloads.  PASV/EPSV listen on a port of the
- * control connection's local address and accept only the control peer;
- * PORT/EPRT connect only to the control peer, on ports >= 1024 (RFC
- * 2577).  A transfer streams through a bufferevent: files as sendfile(2)
- * segments of FTP_DATA_CHUNK bytes, ASCII files and listings as text made
- * a batch at a time, each refilled only when the socket has drained below
- * a watermark, so that no transfer holds much memory or blocks the loop.
- * The end of a transfer is reported to the session from a zero timer,
- * never from inside the caller's stack.  Under PROT P the data socket is
- * handed to a TLS bufferevent once connected; it must resume the control
- * connection's TLS session (else 522 and closed), and files go as pread
- * chunks of FTP_DATA_TLS_READ bytes (sendfile cannot encrypt).
+ * Data connections.  PASV/EPSV listen on a port of the control
+ * connection's local address and accept only the control peer; PORT/EPRT
+ * connect only to the address the caller checked, from the control
+ * connection's local address.  A transfer streams through a bufferevent:
+ * files as sendfile(2) segments of FTP_DATA_CHUNK bytes, ASCII files and
+ * listings as text made a batch at a time, each refilled only when the
+ * socket has drained below a watermark, so that no transfer holds much
+ * memory or blocks the loop.  Uploads are read straight from the socket
+ * into the file the caller gave.  The end of a transfer goes to the
+ * caller's callback from a zero timer, never from inside the caller's
+ * stack.  Under PROT P the data socket is handed to a TLS bufferevent once
+ * connected; it must resume the control connection's TLS session (else
+ * 522 and closed), and files go as pread chunks of FTP_DATA_TLS_READ
+ * bytes (sendfile cannot encrypt).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,12 +34,10 @@
 #include <event2/event.h>
 
 #include "addr.h"
+#include "ftp_data.h"
 #include "ftp_list.h"
 #include "ftp_tls.h"
-#include "ftpd.h"
 #include "log.h"
-#include "numparse.h"
-#include "server.h"
 
 #define FTP_DATA_CHUNK		(4 * 1024 * 1024)	/* one sendfile segment */
 #define FTP_DATA_MAX_WRITE	(4 * 1024 * 1024)	/* bytes per write call */
@@ -63,11 +62,18 @@ enum ftp_data_source {
 	FTP_SRC_FILE,		/* sendfile segments */
 	FTP_SRC_ASCII,		/* file read and converted to CRLF */
 	FTP_SRC_LISTING,
-	FTP_SRC_UPLOAD,		/* data connection into a file aside */
+	FTP_SRC_UPLOAD,		/* data connection into the caller's file */
 };
 
 struct ftp_data {
-	struct ftp_session	*s;
+	struct ftp_data_conf	*conf;
+	const struct ftp_data_prot *prot;
+	struct sockaddr_storage	 local;		/* the control connection's */
+	struct sockaddr_storage	 peer;		/* idem: the client */
+	char			 host[ADDR_STRLEN]; /* the peer, for logs */
+	ftp_data_done_fn	 done;
+	void			*arg;
+
 	enum ftp_data_mode	 mode;
 	int			 lfd;		/* passive listener */
 	struct event		*accept_ev;
@@ -79,20 +85,14 @@ struct ftp_data {
 	struct event		*wait_ev;	/* data connection deadline */
 	struct event		*done_ev;	/* reports the end */
 	int			 reporting;	/* done_ev armed */
-	enum ftp_xfer_result	 result;
-	const char		*why;
-	unsigned long long	 sent;		/* reported with the result */
+	struct ftp_data_result	 res;		/* the end, until reported */
 
 	/* The running transfer. */
 	enum ftp_data_source	 src;
-	int			 fd;
-	int			 dirfd;		/* upload: the target's directory */
-	char			 tmpname[64];	/* upload: the file aside */
-	char			 name[FTP_PATH_MAX + 1]; /* upload: final name */
+	int			 fd;		/* upload: the caller's */
 	int			 werr;		/* upload: errno of a write */
 	unsigned long long	 synced;	/* upload: writeback started */
 	struct event		*read_ev;	/* upload: the socket readable */
-	struct ftp_commit	*commit;	/* upload: being committed */
 	int			 ascii_in;	/* upload: TYPE A, CR LF to LF */
 	struct evbuffer_file_segment *seg;
 	off_t			 start;		/* first byte sent */
@@ -101,14 +101,12 @@ struct ftp_data {
 	int			 prev_cr;	/* ASCII: last byte was CR */
 	struct ftp_listing	*listing;
 	int			 produced;	/* all of it is queued */
-	int			 counted;	/* in d->transfers */
 	unsigned long long	 queued;
-	struct timeval		 began;
-	char			 path[FTP_PATH_MAX + 1];
 };
 
-static struct ftp_data *ftp_data_get(struct ftp_session *);
 static void	ftp_data_reset(struct ftp_data *);
+static int	ftp_data_listen(struct ftp_data *, unsigned *, const char **);
+static int	ftp_data_pasv_addr(const struct ftp_data *, struct in_addr *);
 static void	ftp_data_accept_cb(evutil_socket_t, short, void *);
 static void	ftp_data_wait_cb(evutil_socket_t, short, void *);
 static void	ftp_data_done_cb(evutil_socket_t, short, void *);
@@ -118,47 +116,66 @@ static void	ftp_data_upload_cb(evutil_socket_t, short, void *);
 static int	ftp_data_store(struct ftp_data *, const char *, size_t);
 static void	ftp_data_upload_end(struct ftp_data *);
 static int	ftp_data_connect(struct ftp_data *);
+static int	ftp_data_start(struct ftp_data *);
 static int	ftp_data_begin(struct ftp_data *);
 static int	ftp_data_fill(struct ftp_data *);
 static int	ftp_data_fill_ascii(struct ftp_data *, struct evbuffer *);
 static void	ftp_data_finish(struct ftp_data *, enum ftp_xfer_result,
 		    const char *);
-static int	ftp_data_local(struct ftp_session *, struct sockaddr_storage *,
-		    socklen_t *);
+static void	ftp_data_end(struct ftp_data *, enum ftp_xfer_result,
+		    const char *, struct ftp_data_result *);
 static int	ftp_data_bev(struct ftp_data *, int);
 static int	ftp_data_tls_start(struct ftp_data *);
 static int	ftp_data_tls_done(struct ftp_data *);
 static int	ftp_data_fill_tls(struct ftp_data *, struct evbuffer *);
 static void	ftp_data_tls_read_cb(struct bufferevent *, void *);
 static int	ftp_data_tls_drain(struct ftp_data *);
-static enum ftp_xfer_result ftp_data_werr(int);
+static socklen_t ftp_data_addrlen(const struct sockaddr *);
 
-/* The session's data state, made on first use. */
-static struct ftp_data *
-ftp_data_get(struct ftp_session *s)
+/* The length of an IPv4 or IPv6 address; 0 for any other. */
+static socklen_t
+ftp_data_addrlen(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return sizeof(struct sockaddr_in);
+	if (sa->sa_family == AF_INET6)
+		return sizeof(struct sockaddr_in6);
+	return 0;
+}
+
+/*
+ * A session's data connection, idle until PASV or PORT: local and peer
+ * are the control connection's ends, prot its PROT level (read, never
+ * written) and done the callback of each transfer's end.  NULL when out
+ * of memory or the addresses are neither IPv4 nor IPv6.
+ */
+struct ftp_data *
+ftp_data_new(struct ftp_data_conf *conf, const struct sockaddr *local,
+    const struct sockaddr *peer, const struct ftp_data_prot *prot,
+    ftp_data_done_fn done, void *arg)
 {
 	struct ftp_data *dt;
-	struct event_base *base = s->d->base;
+	unsigned port;
 
-	if (s->data != NULL)
-		return s->data;
-	if ((dt = calloc(1, sizeof(*dt))) == NULL)
+	if (ftp_data_addrlen(local) == 0 || ftp_data_addrlen(peer) == 0 ||
+	    (dt = calloc(1, sizeof(*dt))) == NULL)
 		return NULL;
-	dt->s = s;
+	dt->conf = conf;
+	dt->prot = prot;
+	memcpy(&dt->local, local, ftp_data_addrlen(local));
+	memcpy(&dt->peer, peer, ftp_data_addrlen(peer));
+	if (addr_format(peer, dt->host, sizeof(dt->host), &port) == -1)
+		strcpy(dt->host, "?");
+	dt->done = done;
+	dt->arg = arg;
 	dt->lfd = -1;
 	dt->fd = -1;
-	dt->dirfd = -1;
-	dt->wait_ev = evtimer_new(base, ftp_data_wait_cb, dt);
-	dt->done_ev = evtimer_new(base, ftp_data_done_cb, dt);
+	dt->wait_ev = evtimer_new(conf->base, ftp_data_wait_cb, dt);
+	dt->done_ev = evtimer_new(conf->base, ftp_data_done_cb, dt);
 	if (dt->wait_ev == NULL || dt->done_ev == NULL) {
-		if (dt->wait_ev != NULL)
-			event_free(dt->wait_ev);
-		if (dt->done_ev != NULL)
-			event_free(dt->done_ev);
-		free(dt);
+		ftp_data_free(dt);
 		return NULL;
 	}
-	s->data = dt;
 	return dt;
 }
 
@@ -166,9 +183,6 @@ ftp_data_get(struct ftp_session *s)
 static void
 ftp_data_reset(struct ftp_data *dt)
 {
-	if (dt->counted)
-		dt->s->d->transfers--;
-	dt->counted = 0;
 	if (dt->accept_ev != NULL) {
 		event_free(dt->accept_ev);
 		dt->accept_ev = NULL;
@@ -181,15 +195,10 @@ ftp_data_reset(struct ftp_data *dt)
 		event_free(dt->read_ev);
 		dt->read_ev = NULL;
 	}
-	if (dt->commit != NULL) {
-		/* It goes on without us: the data had all arrived. */
-		dt->commit->owner = NULL;
-		dt->commit = NULL;
-	}
 	if (dt->bev != NULL) {
 		/* The client's TLS layer expects close_notify at the end. */
 		if (dt->tls && dt->connected)
-			dt->s->d->tls->shutdown(dt->bev);
+			dt->conf->tls->shutdown(dt->bev);
 		bufferevent_free(dt->bev);
 		dt->bev = NULL;
 	}
@@ -198,24 +207,17 @@ ftp_data_reset(struct ftp_data *dt)
 		dt->seg = NULL;
 		dt->fd = -1;
 	}
-	if (dt->fd != -1) {
+	/* A download's file is ours; an upload's is the caller's. */
+	if (dt->fd != -1 && dt->src != FTP_SRC_UPLOAD)
 		close(dt->fd);
-		dt->fd = -1;
-	}
-	if (dt->dirfd != -1) {
-		/* An upload not completed: its file aside goes. */
-		if (dt->tmpname[0] != '\0')
-			(void)unlinkat(dt->dirfd, dt->tmpname, 0);
-		close(dt->dirfd);
-		dt->dirfd = -1;
-	}
-	dt->tmpname[0] = '\0';
+	dt->fd = -1;
 	dt->werr = 0;
 	dt->synced = 0;
 	dt->ascii_in = 0;
 	ftp_listing_free(dt->listing);
 	dt->listing = NULL;
-	evtimer_del(dt->wait_ev);
+	if (dt->wait_ev != NULL)
+		evtimer_del(dt->wait_ev);
 	dt->mode = FTP_DATA_NONE;
 	dt->connected = 0;
 	dt->tls = 0;
@@ -225,92 +227,65 @@ ftp_data_reset(struct ftp_data *dt)
 	dt->prev_cr = 0;
 }
 
-/* The session is going or the client asked: forget all data state. */
+/* Drops everything; a transfer's end not yet reported never will be. */
 void
-ftp_data_close(struct ftp_session *s)
+ftp_data_free(struct ftp_data *dt)
 {
-	struct ftp_data *dt = s->data;
-
 	if (dt == NULL)
 		return;
 	ftp_data_reset(dt);
-	event_free(dt->wait_ev);
-	event_free(dt->done_ev);
+	if (dt->wait_ev != NULL)
+		event_free(dt->wait_ev);
+	if (dt->done_ev != NULL)
+		event_free(dt->done_ev);
 	free(dt);
-	s->data = NULL;
 }
 
+/* PASV or PORT given: a transfer may start. */
 int
-ftp_data_ready(const struct ftp_session *s)
+ftp_data_ready(const struct ftp_data *dt)
 {
-	return s->data != NULL && s->data->mode != FTP_DATA_NONE;
-}
-
-/* The virtual path of the running transfer ("" when none). */
-const char *
-ftp_data_path(const struct ftp_session *s)
-{
-	return s->data != NULL && s->data->src != FTP_SRC_NONE ?
-	    s->data->path : "";
+	return dt != NULL && dt->mode != FTP_DATA_NONE;
 }
 
 /* A transfer runs, or its end is not reported yet. */
 int
-ftp_data_busy(const struct ftp_session *s)
+ftp_data_busy(const struct ftp_data *dt)
 {
-	return s->data != NULL && (s->data->src != FTP_SRC_NONE ||
-	    s->data->reporting);
+	return dt != NULL && (dt->src != FTP_SRC_NONE || dt->reporting);
 }
 
 /*
- * ABOR: ends a running transfer at once and reports it (426).  An end not
- * yet reported is reported now, so that it comes before ABOR's reply.
- * Returns 1 if a transfer was cut, 0 if there was none, -1 if the session
- * is gone.
+ * ABOR: ends a running transfer at once (FTP_DATA_CUT) or takes the end
+ * not reported yet (FTP_DATA_ENDED), and gives it in *res instead of
+ * through the callback, so that its reply comes before ABOR's.  With no
+ * transfer, the listener or connection set up is dropped (FTP_DATA_IDLE).
  */
-int
-ftp_data_abort(struct ftp_session *s)
+enum ftp_data_cut
+ftp_data_abort(struct ftp_data *dt, struct ftp_data_result *res)
 {
-	struct ftp_data *dt = s->data;
-	unsigned long long sent, total;
-	struct timeval now, d;
-
 	if (dt == NULL)
-		return 0;
+		return FTP_DATA_IDLE;
 	if (dt->reporting) {
 		evtimer_del(dt->done_ev);
 		dt->reporting = 0;
 		ftp_data_reset(dt);
-		gettimeofday(&now, NULL);
-		timersub(&now, &dt->began, &d);
-		return ftp_session_xfer_report(s, dt->result, dt->path, dt->sent,
-		    (double)d.tv_sec + (double)d.tv_usec / 1e6, dt->why) == -1 ?
-		    -1 : 0;
+		*res = dt->res;
+		return FTP_DATA_ENDED;
 	}
 	if (dt->src == FTP_SRC_NONE) {
 		ftp_data_reset(dt);
-		return 0;
+		return FTP_DATA_IDLE;
 	}
-	ftp_data_progress(s, &sent, &total);
-	if (dt->src == FTP_SRC_UPLOAD)
-		s->d->bytes_received += sent;
-	else
-		s->d->bytes_sent += sent;
-	ftp_data_reset(dt);
-	gettimeofday(&now, NULL);
-	timersub(&now, &dt->began, &d);
-	return ftp_session_xfer_report(s, FTP_XR_ABORTED, dt->path, sent,
-	    (double)d.tv_sec + (double)d.tv_usec / 1e6, "aborted") == -1 ?
-	    -1 : 1;
+	ftp_data_end(dt, FTP_XR_ABORTED, "aborted", res);
+	return FTP_DATA_CUT;
 }
 
 /* Bytes sent so far and the total expected (0 when unknown). */
 void
-ftp_data_progress(const struct ftp_session *s, unsigned long long *sent,
+ftp_data_progress(const struct ftp_data *dt, unsigned long long *sent,
     unsigned long long *total)
 {
-	const struct ftp_data *dt = s->data;
-
 	*sent = *total = 0;
 	if (dt == NULL || dt->src == FTP_SRC_NONE)
 		return;
@@ -320,60 +295,26 @@ ftp_data_progress(const struct ftp_session *s, unsigned long long *sent,
 		*total = (unsigned long long)(dt->end - dt->start);
 }
 
-/* The control connection's own address: data sockets use it too. */
-static int
-ftp_data_local(struct ftp_session *s, struct sockaddr_storage *ss,
-    socklen_t *len)
-{
-	*len = sizeof(*ss);
-	memset(ss, 0, sizeof(*ss));
-	return getsockname(conn_fd(s->c), (struct sockaddr *)ss,
-	    len);
-}
-
 /*
- * PASV (extended 0) or EPSV (1): listens on the control connection's
- * local address, on a port of --pasv-ports if given, and writes the reply
- * text into buf.  Returns -1 with the reason in buf.
+ * A listening socket on the control connection's local address, on a
+ * port of --pasv-ports if given (tried in turn from the last one used),
+ * its port in *port.  -1 with the reason for the client in *why.
  */
-int
-ftp_data_passive(struct ftp_session *s, int extended, char *buf, size_t cap)
+static int
+ftp_data_listen(struct ftp_data *dt, unsigned *port, const char **why)
 {
-	struct ftpd_config *cfg = &s->d->cfg;
-	struct ftp_data *dt;
+	struct ftp_data_conf *conf = dt->conf;
 	struct sockaddr_storage ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-	struct in_addr shown;
-	socklen_t len;
-	unsigned port = 0, span, i;
+	socklen_t len = ftp_data_addrlen((struct sockaddr *)&dt->local);
+	unsigned span, i;
 	int fd, r;
-	const unsigned char *a;
 
-	if ((dt = ftp_data_get(s)) == NULL) {
-		snprintf(buf, cap, "Out of memory.");
-		return -1;
-	}
-	ftp_data_reset(dt);
-	if (ftp_data_local(s, &ss, &len) == -1) {
-		snprintf(buf, cap, "Cannot find the local address.");
-		return -1;
-	}
-	if (!extended && !cfg->has_pasv_addr) {
-		/* PASV can only say IPv4: the local address must be one. */
-		if (ss.ss_family == AF_INET)
-			shown = sin->sin_addr;
-		else if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
-			memcpy(&shown, &sin6->sin6_addr.s6_addr[12], 4);
-		else {
-			snprintf(buf, cap, "PASV needs IPv4: use EPSV.");
-			return -1;
-		}
-	} else
-		shown = cfg->pasv_addr;
+	memcpy(&ss, &dt->local, len);
 	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) == -1) {
-		snprintf(buf, cap, "Cannot open a socket.");
+		*why = "Cannot open a socket.";
 		return -1;
 	}
 	/*
@@ -383,14 +324,14 @@ ftp_data_passive(struct ftp_session *s, int extended, char *buf, size_t cap)
 	 */
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 },
 	    sizeof(int));
-	span = cfg->pasv_lo != 0 ? cfg->pasv_hi - cfg->pasv_lo + 1 : 1;
-	for (i = 0, r = -1; i < span && r == -1; i++) {
-		if (cfg->pasv_lo != 0)
-			port = cfg->pasv_lo + (s->d->pasv_next++ % span);
+	span = conf->pasv_lo != 0 ? conf->pasv_hi - conf->pasv_lo + 1 : 1;
+	for (i = 0, r = -1, *port = 0; i < span && r == -1; i++) {
+		if (conf->pasv_lo != 0)
+			*port = conf->pasv_lo + (conf->pasv_next++ % span);
 		if (ss.ss_family == AF_INET)
-			sin->sin_port = htons((unsigned short)port);
+			sin->sin_port = htons((unsigned short)*port);
 		else
-			sin6->sin6_port = htons((unsigned short)port);
+			sin6->sin6_port = htons((unsigned short)*port);
 		r = bind(fd, (struct sockaddr *)&ss, len);
 		if (r == -1 && errno != EADDRINUSE)
 			break;
@@ -399,10 +340,59 @@ ftp_data_passive(struct ftp_session *s, int extended, char *buf, size_t cap)
 	    getsockname(fd, (struct sockaddr *)&ss, &len) == -1) {
 		log_warn("passive data socket");
 		close(fd);
-		snprintf(buf, cap, "No passive port free.");
+		*why = "No passive port free.";
 		return -1;
 	}
-	dt->accept_ev = event_new(s->d->base, fd, EV_READ | EV_PERSIST,
+	*port = ntohs(ss.ss_family == AF_INET ? sin->sin_port :
+	    sin6->sin6_port);
+	return fd;
+}
+
+/*
+ * The IPv4 address PASV shows: --pasv-address, else the control
+ * connection's local address if it is IPv4.  -1 if it is not.
+ */
+static int
+ftp_data_pasv_addr(const struct ftp_data *dt, struct in_addr *shown)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&dt->local;
+	const struct sockaddr_in6 *sin6 =
+	    (const struct sockaddr_in6 *)&dt->local;
+
+	if (dt->conf->has_pasv_addr)
+		*shown = dt->conf->pasv_addr;
+	else if (dt->local.ss_family == AF_INET)
+		*shown = sin->sin_addr;
+	else if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		memcpy(shown, &sin6->sin6_addr.s6_addr[12], 4);
+	else
+		return -1;
+	return 0;
+}
+
+/*
+ * PASV (extended 0) or EPSV (1): listens for the client's data connection
+ * and writes the reply text into buf.  Returns -1 with the reason in buf.
+ */
+int
+ftp_data_passive(struct ftp_data *dt, int extended, char *buf, size_t cap)
+{
+	struct in_addr shown;
+	const unsigned char *a = (const unsigned char *)&shown;
+	const char *why;
+	unsigned port;
+	int fd, r;
+
+	ftp_data_reset(dt);
+	if (!extended && ftp_data_pasv_addr(dt, &shown) == -1) {
+		snprintf(buf, cap, "PASV needs IPv4: use EPSV.");
+		return -1;
+	}
+	if ((fd = ftp_data_listen(dt, &port, &why)) == -1) {
+		snprintf(buf, cap, "%s", why);
+		return -1;
+	}
+	dt->accept_ev = event_new(dt->conf->base, fd, EV_READ | EV_PERSIST,
 	    ftp_data_accept_cb, dt);
 	if (dt->accept_ev == NULL || event_add(dt->accept_ev, NULL) == -1) {
 		close(fd);
@@ -411,18 +401,15 @@ ftp_data_passive(struct ftp_session *s, int extended, char *buf, size_t cap)
 	}
 	dt->lfd = fd;
 	dt->mode = FTP_DATA_PASSIVE;
-	port = ntohs(ss.ss_family == AF_INET ? sin->sin_port : sin6->sin6_port);
 	/* A client that never connects nor transfers: drop the listener. */
-	evtimer_add(dt->wait_ev, &cfg->data_timeout);
+	evtimer_add(dt->wait_ev, &dt->conf->timeout);
 	if (extended)
 		r = snprintf(buf, cap, "Entering Extended Passive Mode "
 		    "(|||%u|)", port);
-	else {
-		a = (const unsigned char *)&shown;
+	else
 		r = snprintf(buf, cap, "Entering Passive Mode "
 		    "(%u,%u,%u,%u,%u,%u).", a[0], a[1], a[2], a[3],
 		    port >> 8, port & 0xff);
-	}
 	return r < 0 || (size_t)r >= cap ? -1 : 0;
 }
 
@@ -435,7 +422,6 @@ static void
 ftp_data_accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
 	struct ftp_data *dt = arg;
-	struct ftp_session *s = dt->s;
 	struct sockaddr_storage peer;
 	socklen_t len = sizeof(peer);
 	int fd;
@@ -445,9 +431,9 @@ ftp_data_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	if (fd == -1)
 		return;
 	if (!addr_same_host((struct sockaddr *)&peer,
-	    conn_peer(s->c))) {
+	    (struct sockaddr *)&dt->peer)) {
 		log_peer(LOG_WARNING, (struct sockaddr *)&peer,
-		    "refused a data connection meant for %s", conn_host(s->c));
+		    "refused a data connection meant for %s", dt->host);
 		close(fd);
 		return;
 	}
@@ -463,7 +449,7 @@ ftp_data_accept_cb(evutil_socket_t lfd, short what, void *arg)
 			ftp_data_reset(dt);
 		return;
 	}
-	if (s->prot_p) {
+	if (dt->prot->on) {
 		/* Connected once the handshake is done: ftp_data_event_cb. */
 		if (ftp_data_tls_start(dt) == -1) {
 			if (dt->src != FTP_SRC_NONE)
@@ -474,14 +460,14 @@ ftp_data_accept_cb(evutil_socket_t lfd, short what, void *arg)
 			return;
 		}
 		if (dt->src == FTP_SRC_NONE)
-			evtimer_add(dt->wait_ev, &s->d->cfg.data_timeout);
+			evtimer_add(dt->wait_ev, &dt->conf->timeout);
 		return;
 	}
 	dt->connected = 1;
 	if (dt->src != FTP_SRC_NONE && ftp_data_begin(dt) == -1)
 		ftp_data_finish(dt, FTP_XR_LOCAL, "out of memory");
 	else if (dt->src == FTP_SRC_NONE)
-		evtimer_add(dt->wait_ev, &s->d->cfg.data_timeout);
+		evtimer_add(dt->wait_ev, &dt->conf->timeout);
 }
 
 /*
@@ -492,15 +478,14 @@ ftp_data_accept_cb(evutil_socket_t lfd, short what, void *arg)
 static int
 ftp_data_tls_start(struct ftp_data *dt)
 {
-	struct ftp_session *s = dt->s;
 	struct bufferevent *bev;
 	int fd = bufferevent_getfd(dt->bev);
 
 	bufferevent_setfd(dt->bev, -1);
 	bufferevent_free(dt->bev);
 	dt->bev = NULL;
-	if ((bev = s->d->tls->bev(s->d->base, s->d->cfg.tls_ctx, fd,
-	    s->tls_sid)) == NULL) {
+	if ((bev = dt->conf->tls->bev(dt->conf->base, dt->conf->tls_ctx, fd,
+	    dt->prot->sid)) == NULL) {
 		close(fd);
 		return -1;
 	}
@@ -521,11 +506,10 @@ ftp_data_tls_start(struct ftp_data *dt)
 static int
 ftp_data_tls_done(struct ftp_data *dt)
 {
-	struct ftp_session *s = dt->s;
 	char how[96];
 
-	if (!s->d->tls->resumed(dt->bev, s->tls_sid)) {
-		log_peer(LOG_WARNING, conn_peer(s->c),
+	if (!dt->conf->tls->resumed(dt->bev, dt->prot->sid)) {
+		log_peer(LOG_WARNING, (struct sockaddr *)&dt->peer,
 		    "refused a TLS data connection that did not resume the "
 		    "control session");
 		if (dt->src != FTP_SRC_NONE)
@@ -535,8 +519,8 @@ ftp_data_tls_done(struct ftp_data *dt)
 			ftp_data_reset(dt);
 		return -1;
 	}
-	s->d->tls->describe(dt->bev, how, sizeof(how));
-	log_peer(LOG_DEBUG, conn_peer(s->c),
+	dt->conf->tls->describe(dt->bev, how, sizeof(how));
+	log_peer(LOG_DEBUG, (struct sockaddr *)&dt->peer,
 	    "TLS data connection (%s, resumed)", how);
 	bufferevent_disable(dt->bev, EV_READ);
 	return 0;
@@ -546,12 +530,11 @@ ftp_data_tls_done(struct ftp_data *dt)
 static int
 ftp_data_bev(struct ftp_data *dt, int fd)
 {
-	struct ftpd_config *cfg = &dt->s->d->cfg;
 	int on = 1;
 
 	/* The tail of each sendfile chunk must not wait for an ACK. */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	dt->bev = bufferevent_socket_new(dt->s->d->base, fd,
+	dt->bev = bufferevent_socket_new(dt->conf->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (dt->bev == NULL)
 		return -1;
@@ -559,7 +542,7 @@ ftp_data_bev(struct ftp_data *dt, int fd)
 	    dt);
 	bufferevent_setwatermark(dt->bev, EV_WRITE, FTP_DATA_LOWAT, 0);
 	bufferevent_set_max_single_write(dt->bev, FTP_DATA_MAX_WRITE);
-	bufferevent_set_timeouts(dt->bev, NULL, &cfg->data_timeout);
+	bufferevent_set_timeouts(dt->bev, NULL, &dt->conf->timeout);
 	return 0;
 }
 
@@ -575,15 +558,14 @@ ftp_data_wait_cb(evutil_socket_t fd, short what, void *arg)
 		ftp_data_reset(dt);
 }
 
-/* PORT/EPRT: the address was checked by the caller; connect on use. */
+/*
+ * PORT/EPRT: where to connect once a transfer starts.  Whether the
+ * address may be used is the caller's to check.
+ */
 int
-ftp_data_active(struct ftp_session *s, const struct sockaddr *sa,
+ftp_data_active(struct ftp_data *dt, const struct sockaddr *sa,
     socklen_t len)
 {
-	struct ftp_data *dt;
-
-	if ((dt = ftp_data_get(s)) == NULL)
-		return -1;
 	ftp_data_reset(dt);
 	if (len > sizeof(dt->target))
 		return -1;
@@ -609,23 +591,22 @@ ftp_data_connect(struct ftp_data *dt)
 	if ((fd = socket(dt->target.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) == -1)
 		return -1;
-	if (ftp_data_local(dt->s, &local, &len) == 0) {
-		if (local.ss_family == AF_INET6 &&
-		    dt->target.ss_family == AF_INET &&
-		    IN6_IS_ADDR_V4MAPPED(&l6->sin6_addr)) {
-			memset(&v4, 0, sizeof(v4));
-			v4.sin_family = AF_INET;
-			memcpy(&v4.sin_addr, &l6->sin6_addr.s6_addr[12], 4);
-			memcpy(&local, &v4, sizeof(v4));
-			len = sizeof(v4);
-		}
-		if (local.ss_family == dt->target.ss_family) {
-			if (local.ss_family == AF_INET)
-				((struct sockaddr_in *)&local)->sin_port = 0;
-			else
-				l6->sin6_port = 0;
-			(void)bind(fd, (struct sockaddr *)&local, len);
-		}
+	len = ftp_data_addrlen((struct sockaddr *)&dt->local);
+	memcpy(&local, &dt->local, len);
+	if (local.ss_family == AF_INET6 && dt->target.ss_family == AF_INET &&
+	    IN6_IS_ADDR_V4MAPPED(&l6->sin6_addr)) {
+		memset(&v4, 0, sizeof(v4));
+		v4.sin_family = AF_INET;
+		memcpy(&v4.sin_addr, &l6->sin6_addr.s6_addr[12], 4);
+		memcpy(&local, &v4, sizeof(v4));
+		len = sizeof(v4);
+	}
+	if (local.ss_family == dt->target.ss_family) {
+		if (local.ss_family == AF_INET)
+			((struct sockaddr_in *)&local)->sin_port = 0;
+		else
+			l6->sin6_port = 0;
+		(void)bind(fd, (struct sockaddr *)&local, len);
 	}
 	if (ftp_data_bev(dt, fd) == -1) {
 		close(fd);
@@ -637,39 +618,31 @@ ftp_data_connect(struct ftp_data *dt)
 		dt->bev = NULL;
 		return -1;
 	}
-	evtimer_add(dt->wait_ev, &dt->s->d->cfg.data_timeout);
+	evtimer_add(dt->wait_ev, &dt->conf->timeout);
 	return 0;
 }
 
 /* Starts a transfer whose source is set: connect, or send if connected. */
 static int
-ftp_data_start(struct ftp_data *dt, const char *path)
+ftp_data_start(struct ftp_data *dt)
 {
-	struct ftp_session *s = dt->s;
-
-	s->d->transfers++;
-	dt->counted = 1;
-	gettimeofday(&dt->began, NULL);
-	snprintf(dt->path, sizeof(dt->path), "%s", path);
 	if (dt->mode == FTP_DATA_ACTIVE)
 		return ftp_data_connect(dt);
 	if (dt->connected)
 		return ftp_data_begin(dt);
-	evtimer_add(dt->wait_ev, &s->d->cfg.data_timeout);
+	evtimer_add(dt->wait_ev, &dt->conf->timeout);
 	return 0;
 }
 
 /*
- * RETR: sends len bytes of fd from off.  Takes fd (closes it in every
- * case).  ascii converts LF to CRLF.  -1: the caller replies 425/451.
+ * RETR: sends the bytes of fd from off to size.  Takes fd (closes it in
+ * every case).  ascii converts LF to CRLF.  -1: the caller replies 425.
  */
 int
-ftp_data_send_file(struct ftp_session *s, int fd, off_t off, off_t size,
-    int ascii, const char *path)
+ftp_data_send_file(struct ftp_data *dt, int fd, off_t off, off_t size,
+    int ascii)
 {
-	struct ftp_data *dt = s->data;
-
-	if (dt == NULL || dt->mode == FTP_DATA_NONE) {
+	if (!ftp_data_ready(dt)) {
 		close(fd);
 		return -1;
 	}
@@ -682,7 +655,7 @@ ftp_data_send_file(struct ftp_session *s, int fd, off_t off, off_t size,
 		dt->src = FTP_SRC_ASCII;
 	else {
 		dt->src = FTP_SRC_FILE;
-		if (size > off && !s->prot_p) {
+		if (size > off && !dt->prot->on) {
 			dt->seg = evbuffer_file_segment_new(fd, off, size - off,
 			    EVBUF_FS_CLOSE_ON_FREE | EVBUF_FS_DISABLE_LOCKING);
 			if (dt->seg == NULL) {
@@ -691,7 +664,7 @@ ftp_data_send_file(struct ftp_session *s, int fd, off_t off, off_t size,
 			}
 		}
 	}
-	if (ftp_data_start(dt, path) == -1) {
+	if (ftp_data_start(dt) == -1) {
 		ftp_data_reset(dt);
 		return -1;
 	}
@@ -700,18 +673,35 @@ ftp_data_send_file(struct ftp_session *s, int fd, off_t off, off_t size,
 
 /* LIST, NLST, MLSD: takes the listing in every case. */
 int
-ftp_data_send_listing(struct ftp_session *s, struct ftp_listing *l,
-    const char *path)
+ftp_data_send_listing(struct ftp_data *dt, struct ftp_listing *l)
 {
-	struct ftp_data *dt = s->data;
-
-	if (dt == NULL || dt->mode == FTP_DATA_NONE) {
+	if (!ftp_data_ready(dt)) {
 		ftp_listing_free(l);
 		return -1;
 	}
 	dt->listing = l;
 	dt->src = FTP_SRC_LISTING;
-	if (ftp_data_start(dt, path) == -1) {
+	if (ftp_data_start(dt) == -1) {
+		ftp_data_reset(dt);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * STOR, APPE, STOU: writes what arrives into fd (which stays the
+ * caller's) until the client ends the data connection cleanly, the end
+ * reported as FTP_XR_OK.  ascii makes CR LF into LF.
+ */
+int
+ftp_data_recv_file(struct ftp_data *dt, int fd, int ascii)
+{
+	if (!ftp_data_ready(dt))
+		return -1;
+	dt->fd = fd;
+	dt->src = FTP_SRC_UPLOAD;
+	dt->ascii_in = ascii;
+	if (ftp_data_start(dt) == -1) {
 		ftp_data_reset(dt);
 		return -1;
 	}
@@ -732,7 +722,7 @@ ftp_data_begin(struct ftp_data *dt)
 		    ftp_data_write_cb, ftp_data_event_cb, dt);
 		bufferevent_setwatermark(dt->bev, EV_READ, 0,
 		    FTP_DATA_READ_HIWAT);
-		bufferevent_set_timeouts(dt->bev, &dt->s->d->cfg.data_timeout,
+		bufferevent_set_timeouts(dt->bev, &dt->conf->timeout,
 		    NULL);
 		if (ftp_data_tls_drain(dt) == -1)
 			return 0;
@@ -748,12 +738,12 @@ ftp_data_begin(struct ftp_data *dt)
 		bufferevent_disable(dt->bev, EV_READ | EV_WRITE);
 		(void)setsockopt(bufferevent_getfd(dt->bev), SOL_SOCKET,
 		    SO_RCVLOWAT, &lowat, sizeof(lowat));
-		dt->read_ev = event_new(dt->s->d->base,
+		dt->read_ev = event_new(dt->conf->base,
 		    bufferevent_getfd(dt->bev), EV_READ | EV_PERSIST,
 		    ftp_data_upload_cb, dt);
 		if (dt->read_ev == NULL)
 			return -1;
-		return event_add(dt->read_ev, &dt->s->d->cfg.data_timeout);
+		return event_add(dt->read_ev, &dt->conf->timeout);
 	}
 	if (ftp_data_fill(dt) == -1)
 		return -1;
@@ -849,7 +839,8 @@ ftp_data_tls_drain(struct ftp_data *dt)
 		for (i = 0; i < n; i++) {
 			if (ftp_data_store(dt, v[i].iov_base,
 			    v[i].iov_len) == -1) {
-				ftp_data_finish(dt, ftp_data_werr(dt->werr),
+				ftp_data_finish(dt,
+				    ftp_data_errno_result(dt->werr),
 				    strerror(dt->werr));
 				return -1;
 			}
@@ -935,7 +926,7 @@ ftp_data_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct ftp_data *dt = arg;
 
 	if (what & BEV_EVENT_CONNECTED) {
-		if (dt->s->prot_p && !dt->tls) {
+		if (dt->prot->on && !dt->tls) {
 			/* PORT/EPRT connected: now the handshake. */
 			if (ftp_data_tls_start(dt) == -1)
 				ftp_data_finish(dt, FTP_XR_LOCAL,
@@ -946,7 +937,7 @@ ftp_data_event_cb(struct bufferevent *bev, short what, void *arg)
 			return;
 		evtimer_del(dt->wait_ev);
 		if (dt->src == FTP_SRC_NONE)
-			evtimer_add(dt->wait_ev, &dt->s->d->cfg.data_timeout);
+			evtimer_add(dt->wait_ev, &dt->conf->timeout);
 		dt->connected = 1;
 		if (dt->src != FTP_SRC_NONE && ftp_data_begin(dt) == -1)
 			ftp_data_finish(dt, FTP_XR_LOCAL, "out of memory");
@@ -972,40 +963,6 @@ ftp_data_event_cb(struct bufferevent *bev, short what, void *arg)
 		ftp_data_finish(dt, FTP_XR_TIMEOUT, "data timeout");
 	else
 		ftp_data_finish(dt, FTP_XR_CLOSED, "data connection lost");
-}
-
-/*
- * STOR, APPE, STOU: receives into fd, the file tmpname aside in dirfd,
- * renamed over name (in dirfd) once the client ends the data connection
- * cleanly.  Takes dirfd and fd in every case; on failure the file aside
- * is removed.
- */
-int
-ftp_data_recv_file(struct ftp_session *s, int dirfd, const char *tmpname,
-    int fd, const char *name, off_t already, int ascii, const char *path)
-{
-	struct ftp_data *dt = s->data;
-
-	if (dt == NULL || dt->mode == FTP_DATA_NONE ||
-	    strlen(tmpname) >= sizeof(dt->tmpname) ||
-	    strlen(name) >= sizeof(dt->name)) {
-		(void)unlinkat(dirfd, tmpname, 0);
-		close(fd);
-		close(dirfd);
-		return -1;
-	}
-	dt->dirfd = dirfd;
-	dt->fd = fd;
-	strcpy(dt->tmpname, tmpname);
-	strcpy(dt->name, name);
-	dt->src = FTP_SRC_UPLOAD;
-	dt->start = already;
-	dt->ascii_in = ascii;
-	if (ftp_data_start(dt, path) == -1) {
-		ftp_data_reset(dt);
-		return -1;
-	}
-	return 0;
 }
 
 /* write(2) all of buf; -1 with errno on failure. */
@@ -1076,9 +1033,9 @@ fail:
 	return -1;
 }
 
-/* The result of a write error, for the reply (452, 552, 451). */
-static enum ftp_xfer_result
-ftp_data_werr(int err)
+/* The result of a failed write, for the reply (452, 552, 451). */
+enum ftp_xfer_result
+ftp_data_errno_result(int err)
 {
 	switch (err) {
 	case ENOSPC:
@@ -1119,224 +1076,67 @@ ftp_data_upload_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (ftp_data_store(dt, buf, (size_t)n) == -1)
-		ftp_data_finish(dt, ftp_data_werr(dt->werr),
+		ftp_data_finish(dt, ftp_data_errno_result(dt->werr),
 		    strerror(dt->werr));
 }
 
 /*
- * The client closed the data connection: all the data is here.  Flush it
- * to disk, then rename it over the final name: a reader sees the old file
- * or the new one, never half of it.
+ * The client closed the data connection: all the data is here.  A CR
+ * held back at the end of TYPE A text is written as it came; then the
+ * upload is done, and the caller makes it the file.
  */
 static void
 ftp_data_upload_end(struct ftp_data *dt)
 {
-	struct ftp_commit *c;
 	int err;
 
 	if (dt->ascii_in && dt->prev_cr &&
 	    ftp_data_write_all(dt->fd, "\r", 1) == -1) {
 		err = errno;
-		ftp_data_finish(dt, ftp_data_werr(err), strerror(err));
+		ftp_data_finish(dt, ftp_data_errno_result(err), strerror(err));
 		return;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		ftp_data_finish(dt, FTP_XR_LOCAL, "out of memory");
-		return;
-	}
-	/* The commit owns the file and its directory from here on. */
-	c->fd = dt->fd;
-	c->dirfd = dt->dirfd;
-	strcpy(c->tmpname, dt->tmpname);
-	strcpy(c->name, dt->name);
-	c->owner = dt;
-	dt->fd = dt->dirfd = -1;
-	dt->tmpname[0] = '\0';
-	dt->commit = c;
-	if (dt->read_ev != NULL)
-		event_del(dt->read_ev);
-	if (dt->s->d->commit_start == NULL ||
-	    dt->s->d->commit_start(dt->s->d, c) == -1) {
-		ftp_commit_run(c);
-		ftp_data_commit_done(c);
-	}
+	ftp_data_finish(dt, FTP_XR_OK, NULL);
 }
 
 /*
- * The file work of a commit (any thread): flush, close, rename over the
- * name; on any failure the file aside is removed.  Both descriptors are
- * closed.
+ * Ends the transfer now (sockets and files closed at once) and writes
+ * how into res: the bytes that went through, the result and why.
  */
-void
-ftp_commit_run(struct ftp_commit *c)
+static void
+ftp_data_end(struct ftp_data *dt, enum ftp_xfer_result result,
+    const char *why, struct ftp_data_result *res)
 {
-	int err = 0;
+	unsigned long long sent, total;
 
-	if (fsync(c->fd) == -1)
-		err = errno;
-	if (close(c->fd) == -1 && err == 0)
-		err = errno;
-	c->fd = -1;
-	if (err == 0 && renameat(c->dirfd, c->tmpname, c->dirfd,
-	    c->name) == -1)
-		err = errno;
-	if (err != 0)
-		(void)unlinkat(c->dirfd, c->tmpname, 0);
-	close(c->dirfd);
-	c->dirfd = -1;
-	c->err = err;
-}
-
-/* A commit is done (in the loop): its upload's reply, if anyone waits. */
-void
-ftp_data_commit_done(struct ftp_commit *c)
-{
-	struct ftp_data *dt = c->owner;
-
-	if (dt != NULL) {
-		dt->commit = NULL;
-		if (c->err != 0)
-			ftp_data_finish(dt, ftp_data_werr(c->err),
-			    strerror(c->err));
-		else
-			ftp_data_finish(dt, FTP_XR_OK, NULL);
-	}
-	free(c);
+	ftp_data_progress(dt, &sent, &total);
+	ftp_data_reset(dt);
+	res->result = result;
+	res->why = why;
+	res->bytes = sent;
 }
 
 /*
- * Ends the transfer now (sockets and files closed at once) and reports
- * the result to the session from a zero timer.
+ * Ends the transfer now and reports it from a zero timer, so that the
+ * callback never runs inside a bufferevent's or the caller's stack.
  */
 static void
 ftp_data_finish(struct ftp_data *dt, enum ftp_xfer_result result,
     const char *why)
 {
 	struct timeval zero = { 0, 0 };
-	unsigned long long sent, total;
 
-	ftp_data_progress(dt->s, &sent, &total);
-	if (dt->src == FTP_SRC_UPLOAD) {
-		dt->s->d->bytes_received += sent;
-		if (result == FTP_XR_OK)
-			dt->s->d->files_received++;
-	} else {
-		dt->s->d->bytes_sent += sent;
-		if (result == FTP_XR_OK)
-			dt->s->d->files_sent++;
-	}
-	ftp_data_reset(dt);
-	dt->result = result;
-	dt->why = why;
-	dt->sent = sent;
+	ftp_data_end(dt, result, why, &dt->res);
 	dt->reporting = 1;
 	evtimer_add(dt->done_ev, &zero);
 }
 
-/* Reported from the loop: the session replies and moves on. */
+/* Reported from the loop: the callback may free dt. */
 static void
 ftp_data_done_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ftp_data *dt = arg;
-	struct timeval now, d;
-
-	struct ftp_session *s = dt->s;
 
 	dt->reporting = 0;
-	gettimeofday(&now, NULL);
-	timersub(&now, &dt->began, &d);
-	if (ftp_session_xfer_report(s, dt->result, dt->path, dt->sent,
-	    (double)d.tv_sec + (double)d.tv_usec / 1e6, dt->why) == -1)
-		return;
-	ftp_session_resume(s);
-}
-
-/*
- * Parses PORT's "h1,h2,h3,h4,p1,p2" (each 0-255).  -1 on any other text.
- */
-int
-ftp_data_parse_port(const char *arg, struct sockaddr_in *sin)
-{
-	unsigned long v[6];
-	char num[4];
-	const char *p = arg;
-	size_t n;
-	int i;
-
-	for (i = 0; i < 6; i++) {
-		n = strspn(p, "0123456789");
-		if (n == 0 || n >= sizeof(num))
-			return -1;
-		memcpy(num, p, n);
-		num[n] = '\0';
-		if (parse_ulong(num, 0, 255, &v[i]) == -1)
-			return -1;
-		p += n;
-		if (i < 5 && *p++ != ',')
-			return -1;
-	}
-	if (*p != '\0')
-		return -1;
-	memset(sin, 0, sizeof(*sin));
-	sin->sin_family = AF_INET;
-	sin->sin_addr.s_addr = htonl((uint32_t)(v[0] << 24 | v[1] << 16 |
-	    v[2] << 8 | v[3]));
-	sin->sin_port = htons((unsigned short)(v[4] << 8 | v[5]));
-	return 0;
-}
-
-/*
- * Parses EPRT's "<d><af><d><addr><d><port><d>" (RFC 2428), d being any
- * printable delimiter.  -1 EINVAL on bad text, -1 EAFNOSUPPORT for an af
- * other than 1 (IPv4) or 2 (IPv6).
- */
-int
-ftp_data_parse_eprt(const char *arg, struct sockaddr_storage *ss,
-    socklen_t *len)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-	char d, fields[3][64];
-	const char *p, *q;
-	unsigned long port;
-	size_t n;
-	int i;
-
-	d = arg[0];
-	if (d < 33 || d > 126 || (d >= '0' && d <= '9'))
-		goto bad;
-	p = arg + 1;
-	for (i = 0; i < 3; i++) {
-		if ((q = strchr(p, d)) == NULL)
-			goto bad;
-		n = (size_t)(q - p);
-		if (n == 0 || n >= sizeof(fields[i]))
-			goto bad;
-		memcpy(fields[i], p, n);
-		fields[i][n] = '\0';
-		p = q + 1;
-	}
-	if (*p != '\0' || parse_ulong(fields[2], 1, 65535, &port) == -1)
-		goto bad;
-	memset(ss, 0, sizeof(*ss));
-	if (strcmp(fields[0], "1") == 0) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((unsigned short)port);
-		if (inet_pton(AF_INET, fields[1], &sin->sin_addr) != 1)
-			goto bad;
-		*len = sizeof(*sin);
-	} else if (strcmp(fields[0], "2") == 0) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((unsigned short)port);
-		if (inet_pton(AF_INET6, fields[1], &sin6->sin6_addr) != 1)
-			goto bad;
-		*len = sizeof(*sin6);
-	} else {
-		errno = EAFNOSUPPORT;
-		return -1;
-	}
-	return 0;
-bad:
-	errno = EINVAL;
-	return -1;
+	dt->done(&dt->res, dt->arg);
 }

@@ -256,6 +256,22 @@ ftp_list_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/*
+ * Skips ls options before a path ("-a", "-la /pub"), which clients send
+ * with LIST and STAT.  NULL when nothing is left after them.
+ */
+char *
+ftp_list_skip_options(char *arg)
+{
+	while (arg != NULL && arg[0] == '-') {
+		arg += strcspn(arg, " ");
+		arg += strspn(arg, " ");
+		if (*arg == '\0')
+			arg = NULL;
+	}
+	return arg;
+}
+
 static int
 ftp_list_has_glob(const char *s)
 {

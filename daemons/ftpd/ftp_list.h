@@ -39,6 +39,7 @@ int	ftp_list_facts(char *, size_t, const char *, const struct stat *,
 int	ftp_list_time(char *, size_t, time_t);
 int	ftp_list_facts_parse(const char *, unsigned *);
 int	ftp_list_facts_feat(char *, size_t, unsigned);
+char	*ftp_list_skip_options(char *);
 
 struct ftp_listing *ftp_listing_open(int, const char *, const char *,
 	    enum ftp_list_style, unsigned, int);

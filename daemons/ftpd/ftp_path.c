@@ -122,6 +122,24 @@ ftp_path_split(const char *path, char *dir, size_t cap, const char **namep)
 }
 
 /*
+ * A client path resolved against cwd into path (FTP_PATH_MAX + 1 bytes),
+ * its parent directory opened beneath rootfd and its last component in
+ * *namep (pointing into path): what DELE, MKD, RNTO or STOR work on.
+ * Returns the directory's descriptor, or -1 with errno set.
+ */
+int
+ftp_path_parent(int rootfd, const char *cwd, const char *arg, char *path,
+    const char **namep)
+{
+	char dir[FTP_PATH_MAX + 1];
+
+	if (ftp_path_resolve(cwd, arg, path, FTP_PATH_MAX + 1) == -1 ||
+	    ftp_path_split(path, dir, sizeof(dir), namep) == -1)
+		return -1;
+	return ftp_path_open(rootfd, dir, O_PATH | O_DIRECTORY, 0);
+}
+
+/*
  * Opens a canonical virtual path beneath rootfd.  An absolute symlink, or
  * a relative one that leads above the root, fails (EXDEV is reported as
  * EACCES: to the client it is a file it may not have).

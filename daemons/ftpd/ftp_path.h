@@ -13,6 +13,8 @@
 int	ftp_path_resolve(const char *, const char *, char *, size_t);
 int	ftp_path_split(const char *, char *, size_t, const char **);
 int	ftp_path_open(int, const char *, int, mode_t);
+int	ftp_path_parent(int, const char *, const char *, char *,
+	    const char **);
 int	ftp_path_stat(int, const char *, struct stat *);
 void	ftp_path_use_walk(int);
 

@@ -2,10 +2,9 @@
 /*
  * clockwork-ftpd: an FTP server on one event loop.  Anonymous users get
  * --root read-only; every path stays beneath it; data connections go
- * only to and from the control connection's peer.  The modules: ftp_cmd
- * (parser, verb table), ftp_session (control connection, commands),
- * ftp_data (data connections, transfers), ftp_path (confinement) and
- * ftp_list (listings).
+ * only to and from the control connection's peer.  This file reads the
+ * options and runs the loop; doc/HACKING draws the modules and which may
+ * call which.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -25,8 +24,8 @@
 #include <event2/event.h>
 
 #include "cli.h"
-#include "ftp_auth.h"
-#include "ftp_list.h"
+#include "ftp_session.h"
+#include "ftp_work.h"
 #include "ftpd.h"
 #include "life.h"
 #include "listen.h"
@@ -38,6 +37,17 @@
 
 #define FTPD_DEFAULT_ROOT	"/srv/ftp"
 #define FTPD_STATUS_EVERY	5	/* seconds between STATUS= updates */
+#define FTPD_GRACE_SEC		10	/* for transfers to end at SIGTERM */
+#define FTPD_WORKERS		1	/* threads for blocking work */
+#define FTPD_WORK_QUEUE		256	/* password checks waiting at most */
+
+/* Files the options name, opened once logging has started. */
+struct ftpd_files {
+	const char	*xferlog;
+	const char	*tls_cert;
+	const char	*tls_key;
+	int		 tls_optional;
+};
 
 enum {
 	OPT_ANON_WRITE = CLI_OPT_DAEMON_FIRST,
@@ -62,10 +72,16 @@ static const struct server_ops ftpd_ops = {
 	.closed = ftp_session_closed,
 };
 
-static void	ftpd_status_cb(evutil_socket_t, short, void *);
-static void	ftpd_stop(void *);
-static void	ftpd_pasv_ports(const char *, struct ftpd_config *);
+static void	ftpd_options(int, char **, struct ftpd *, struct cli_common *,
+		    struct ftpd_files *);
+static void	ftpd_option(int, const char *, struct ftpd *,
+		    struct ftpd_files *);
+static void	ftpd_seconds(const char *, const char *, double, double,
+		    struct timeval *);
+static void	ftpd_pasv_ports(const char *, struct ftp_data_conf *);
+static void	ftpd_open(struct ftpd *, struct ftpd_files *);
 static int	ftpd_file_absent(const char *);
+static void	ftpd_status_cb(evutil_socket_t, short, void *);
 static void	usage(void) __attribute__((noreturn));
 
 /*
@@ -120,7 +136,7 @@ usage(void)
 
 /* --pasv-ports LO-HI, within 1024-65535. */
 static void
-ftpd_pasv_ports(const char *arg, struct ftpd_config *cfg)
+ftpd_pasv_ports(const char *arg, struct ftp_data_conf *dc)
 {
 	char lo[8];
 	const char *dash = strchr(arg, '-');
@@ -133,38 +149,89 @@ ftpd_pasv_ports(const char *arg, struct ftpd_config *cfg)
 	if (parse_ulong(lo, 1024, 65535, &l) == -1 ||
 	    parse_ulong(dash + 1, 1024, 65535, &h) == -1 || h < l)
 		goto bad;
-	cfg->pasv_lo = (unsigned)l;
-	cfg->pasv_hi = (unsigned)h;
+	dc->pasv_lo = (unsigned)l;
+	dc->pasv_hi = (unsigned)h;
 	return;
 bad:
 	cli_usage_error("bad --pasv-ports '%s' (LO-HI within 1024-65535)",
 	    arg);
 }
 
+/* A number of seconds within min-max, or a usage error naming opt. */
 static void
-ftpd_status_cb(evutil_socket_t fd, short what, void *arg)
+ftpd_seconds(const char *opt, const char *arg, double min, double max,
+    struct timeval *tv)
 {
-	struct ftpd *d = arg;
-	const struct server_stats *st = server_stats(d->srv);
-
-	sdn_status("%lu sessions, %lu transfers running, %llu files and "
-	    "%llu bytes sent, %llu files and %llu bytes received",
-	    st->clients, d->transfers, d->files_sent, d->bytes_sent,
-	    d->files_received, d->bytes_received);
+	if (parse_seconds(arg, min, max, tv) == -1)
+		cli_usage_error("bad --%s '%s' (%g-%g seconds)", opt, arg, min,
+		    max);
 }
 
+/* One option of the daemon's own (not lib/cli's). */
 static void
-ftpd_stop(void *arg)
+ftpd_option(int ch, const char *arg, struct ftpd *d, struct ftpd_files *f)
 {
-	struct ftpd *d = arg;
-	struct timeval grace = { 10, 0 };
+	struct ftpd_config *cfg = &d->cfg;
 
-	event_del(d->status_ev);
-	server_shutdown(d->srv, &grace);
+	switch (ch) {
+	case 'h':
+		usage();
+	case 'r':
+		cfg->root = arg;
+		break;
+	case OPT_ANON_WRITE:
+		cfg->anon_write = 1;
+		break;
+	case OPT_USERS:
+		cfg->users_file = arg;
+		break;
+	case OPT_XFERLOG:
+		f->xferlog = arg;
+		break;
+	case OPT_DATA_TIMEOUT:
+		ftpd_seconds("data-timeout", arg, 0.1, 86400, &d->data.timeout);
+		break;
+	case OPT_IDLE_TIMEOUT:
+		ftpd_seconds("idle-timeout", arg, 0.1, 86400, &cfg->idle);
+		break;
+	case OPT_LOGIN_DELAY:
+		ftpd_seconds("login-delay", arg, 0, 60, &cfg->login_delay);
+		break;
+	case OPT_MAX_PER_IP:
+		if (parse_ulong(arg, 1, 1000000, &cfg->max_per_ip) == -1)
+			cli_usage_error("bad --max-per-ip '%s' (1-1000000)",
+			    arg);
+		break;
+	case OPT_PASV_ADDRESS:
+		if (inet_pton(AF_INET, arg, &d->data.pasv_addr) != 1)
+			cli_usage_error("bad --pasv-address '%s' (an IPv4 "
+			    "address)", arg);
+		d->data.has_pasv_addr = 1;
+		break;
+	case OPT_PASV_PORTS:
+		ftpd_pasv_ports(arg, &d->data);
+		break;
+	case OPT_REQUIRE_TLS:
+		cfg->require_tls = 1;
+		break;
+	case OPT_TLS_CERT:
+		f->tls_cert = arg;
+		break;
+	case OPT_TLS_KEY:
+		f->tls_key = arg;
+		break;
+	case OPT_TLS_OPTIONAL:
+		f->tls_optional = 1;
+		break;
+	default:
+		cli_usage_hint();
+	}
 }
 
-int
-main(int argc, char **argv)
+/* The command line into d, cli and f, with the defaults first. */
+static void
+ftpd_options(int argc, char **argv, struct ftpd *d, struct cli_common *cli,
+    struct ftpd_files *f)
 {
 	static const struct option longopts[] = {
 		CLI_COMMON_LONGOPTS,
@@ -184,122 +251,94 @@ main(int argc, char **argv)
 		{ "xferlog",	required_argument, NULL, OPT_XFERLOG },
 		{ NULL, 0, NULL, 0 }
 	};
+	int ch;
+
+	memset(f, 0, sizeof(*f));
+	d->cfg.root = FTPD_DEFAULT_ROOT;
+	d->cfg.idle.tv_sec = 300;
+	d->cfg.login_delay.tv_sec = 1;
+	d->cfg.xferlog_fd = -1;
+	d->cfg.check_user = ftp_users_check;
+	d->data.timeout.tv_sec = 300;
+	cli_init(cli, argv[0]);
+	cli_go_style(argc, argv);
+	while ((ch = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "r:",
+	    longopts, NULL)) != -1)
+		if (!cli_common_option(cli, ch, optarg))
+			ftpd_option(ch, optarg, d, f);
+	if (optind < argc)
+		cli_usage_error("unexpected argument '%s'", argv[optind]);
+	if ((f->tls_cert == NULL) != (f->tls_key == NULL))
+		cli_usage_error("--tls-cert and --tls-key go together");
+	if (d->cfg.require_tls && f->tls_cert == NULL)
+		cli_usage_error("--require-tls needs --tls-cert and --tls-key");
+}
+
+/*
+ * What the options name: the root, the transfer log, the users file and
+ * FTPS's credentials.  Exits on any fault (78, or 73 for --xferlog).
+ */
+static void
+ftpd_open(struct ftpd *d, struct ftpd_files *f)
+{
+	struct ftpd_config *cfg = &d->cfg;
+	char err[512];
+
+	if ((cfg->rootfd = open(cfg->root, O_PATH | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		fatal(EX_CONFIG, "root %s", cfg->root);
+	if (f->xferlog != NULL && (cfg->xferlog_fd = open(f->xferlog,
+	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) == -1)
+		fatal(EX_CANTCREAT, "--xferlog %s", f->xferlog);
+	if (cfg->users_file != NULL && ftp_users_load(cfg->users_file,
+	    &cfg->users, err, sizeof(err)) == -1)
+		fatalx(EX_CONFIG, "%s", err);
+	if (f->tls_cert != NULL && f->tls_optional && !cfg->require_tls &&
+	    (ftpd_file_absent(f->tls_cert) || ftpd_file_absent(f->tls_key))) {
+		log_info("FTPS off: %s or %s missing or blank (--tls-optional)",
+		    f->tls_cert, f->tls_key);
+		f->tls_cert = NULL;
+	}
+	if (f->tls_cert != NULL && (cfg->tls_ctx = ftp_tls_ctx_new(f->tls_cert,
+	    f->tls_key, err, sizeof(err))) == NULL)
+		fatalx(EX_CONFIG, "%s", err);
+	if (cfg->tls_ctx != NULL)
+		d->tls = &ftp_tls_ops;
+	d->data.tls_ctx = cfg->tls_ctx;
+	d->data.tls = d->tls;
+}
+
+static void
+ftpd_status_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ftpd *d = arg;
+	const struct server_stats *st = server_stats(d->srv);
+
+	sdn_status("%lu sessions, %lu transfers running, %llu files and "
+	    "%llu bytes sent, %llu files and %llu bytes received",
+	    st->clients, d->transfers, d->files_sent, d->bytes_sent,
+	    d->files_received, d->bytes_received);
+}
+
+int
+main(int argc, char **argv)
+{
 	struct server_limits limits = {
 		.max_output = FTP_CONTROL_MAX_OUTPUT,
 		.max_input = 2 * FTP_LINE_MAX,
 		.busy_reply = "421 Too many users, try again later.\r\n",
 	};
 	struct timeval every = { FTPD_STATUS_EVERY, 0 };
-	struct ftpd d;
+	struct life_stop stop = { .grace = { FTPD_GRACE_SEC, 0 } };
+	static struct ftpd d;
 	struct ftpd_config *cfg = &d.cfg;
+	struct ftpd_files files;
 	struct cli_common cli;
 	struct listen_set set;
-	const char *xferlog = NULL, *tls_cert = NULL, *tls_key = NULL;
-	char err[512];
-	int ch, tls_optional = 0;
 
-	memset(&d, 0, sizeof(d));
-	cfg->root = FTPD_DEFAULT_ROOT;
-	cfg->idle.tv_sec = 300;
-	cfg->data_timeout.tv_sec = 300;
-	cfg->login_delay.tv_sec = 1;
-	cfg->xferlog_fd = -1;
-	cli_init(&cli, argv[0]);
-	cli_go_style(argc, argv);
-	while ((ch = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "r:",
-	    longopts, NULL)) != -1) {
-		if (cli_common_option(&cli, ch, optarg))
-			continue;
-		switch (ch) {
-		case 'h':
-			usage();
-		case 'r':
-			cfg->root = optarg;
-			break;
-		case OPT_ANON_WRITE:
-			cfg->anon_write = 1;
-			break;
-		case OPT_USERS:
-			cfg->users_file = optarg;
-			break;
-		case OPT_XFERLOG:
-			xferlog = optarg;
-			break;
-		case OPT_DATA_TIMEOUT:
-			if (parse_seconds(optarg, 0.1, 86400,
-			    &cfg->data_timeout) == -1)
-				cli_usage_error("bad --data-timeout '%s' "
-				    "(0.1-86400 seconds)", optarg);
-			break;
-		case OPT_IDLE_TIMEOUT:
-			if (parse_seconds(optarg, 0.1, 86400, &cfg->idle) == -1)
-				cli_usage_error("bad --idle-timeout '%s' "
-				    "(0.1-86400 seconds)", optarg);
-			break;
-		case OPT_LOGIN_DELAY:
-			if (parse_seconds(optarg, 0, 60,
-			    &cfg->login_delay) == -1)
-				cli_usage_error("bad --login-delay '%s' "
-				    "(0-60 seconds)", optarg);
-			break;
-		case OPT_MAX_PER_IP:
-			if (parse_ulong(optarg, 1, 1000000,
-			    &cfg->max_per_ip) == -1)
-				cli_usage_error("bad --max-per-ip '%s' "
-				    "(1-1000000)", optarg);
-			break;
-		case OPT_PASV_ADDRESS:
-			if (inet_pton(AF_INET, optarg, &cfg->pasv_addr) != 1)
-				cli_usage_error("bad --pasv-address '%s' "
-				    "(an IPv4 address)", optarg);
-			cfg->has_pasv_addr = 1;
-			break;
-		case OPT_PASV_PORTS:
-			ftpd_pasv_ports(optarg, cfg);
-			break;
-		case OPT_REQUIRE_TLS:
-			cfg->require_tls = 1;
-			break;
-		case OPT_TLS_CERT:
-			tls_cert = optarg;
-			break;
-		case OPT_TLS_KEY:
-			tls_key = optarg;
-			break;
-		case OPT_TLS_OPTIONAL:
-			tls_optional = 1;
-			break;
-		default:
-			cli_usage_hint();
-		}
-	}
-	if (optind < argc)
-		cli_usage_error("unexpected argument '%s'", argv[optind]);
-	if ((tls_cert == NULL) != (tls_key == NULL))
-		cli_usage_error("--tls-cert and --tls-key go together");
-	if (cfg->require_tls && tls_cert == NULL)
-		cli_usage_error("--require-tls needs --tls-cert and --tls-key");
+	ftpd_options(argc, argv, &d, &cli, &files);
 	log_init(argv[0], cli.verbosity);
-	if ((cfg->rootfd = open(cfg->root, O_PATH | O_DIRECTORY |
-	    O_CLOEXEC)) == -1)
-		fatal(EX_CONFIG, "root %s", cfg->root);
-	if (xferlog != NULL && (cfg->xferlog_fd = open(xferlog, O_WRONLY |
-	    O_APPEND | O_CREAT | O_CLOEXEC, 0640)) == -1)
-		fatal(EX_CANTCREAT, "--xferlog %s", xferlog);
-	if (cfg->users_file != NULL && ftp_users_load(cfg->users_file,
-	    &cfg->users, err, sizeof(err)) == -1)
-		fatalx(EX_CONFIG, "%s", err);
-	if (tls_cert != NULL && tls_optional && !cfg->require_tls &&
-	    (ftpd_file_absent(tls_cert) || ftpd_file_absent(tls_key))) {
-		log_info("FTPS off: %s or %s missing or blank (--tls-optional)",
-		    tls_cert, tls_key);
-		tls_cert = NULL;
-	}
-	if (tls_cert != NULL && (cfg->tls_ctx = ftp_tls_ctx_new(tls_cert,
-	    tls_key, err, sizeof(err))) == NULL)
-		fatalx(EX_CONFIG, "%s", err);
-	if (cfg->tls_ctx != NULL)
-		d.tls = &ftp_tls_ops;
+	ftpd_open(&d, &files);
 	/* Upload names aside; O_EXCL makes them safe, this makes them vary. */
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	/* RLIMIT_FSIZE: a write fails with EFBIG (552), no signal. */
@@ -307,19 +346,17 @@ main(int argc, char **argv)
 	limits.idle = cfg->idle;
 
 	d.srv = serve_open(&cli, &ftpd_ops, &limits, &d, &d.base, &set);
+	d.data.base = d.base;
 	if ((d.status_ev = event_new(d.base, -1, EV_PERSIST, ftpd_status_cb,
 	    &d)) == NULL || event_add(d.status_ev, &every) == -1)
 		fatalx(EX_OSERR, "cannot create the status timer");
-	cfg->check_user = ftp_users_check;
-	if (cfg->users.n > 0 || cfg->anon_write) {
-		/* Password checks and the fsync of uploads, off the loop. */
-		if ((d.auth = ftp_auth_new(&d)) == NULL)
-			fatal(EX_OSERR, "cannot start the worker thread");
-		d.auth_start = ftp_auth_start;
-		d.auth_cancel = ftp_auth_cancel;
-		d.commit_start = ftp_auth_commit;
-	}
-	if (life_start(d.base, ftpd_stop, &d) == -1)
+	/* Password checks and the fsync of uploads, off the loop. */
+	if ((cfg->users.n > 0 || cfg->anon_write) && (d.work = ftp_work_new(
+	    d.base, FTPD_WORKERS, FTPD_WORK_QUEUE)) == NULL)
+		fatal(EX_OSERR, "cannot start the worker thread");
+	stop.srv = d.srv;
+	stop.timer = d.status_ev;
+	if (life_start(d.base, life_stop_server, &stop) == -1)
 		fatalx(EX_OSERR, "cannot watch signals");
 
 	serve_log_ready(&set, "root %s%s, %zu named users, max %lu clients%s",
@@ -335,7 +372,7 @@ main(int argc, char **argv)
 	life_end();
 	event_free(d.status_ev);
 	server_free(d.srv);
-	ftp_auth_free(d.auth);
+	ftp_work_free(d.work);
 	event_base_free(d.base);
 	close(cfg->rootfd);
 	ftp_users_free(&cfg->users);

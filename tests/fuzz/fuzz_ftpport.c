@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * PORT and EPRT arguments (ftp_data_parse_port(), ftp_data_parse_eprt()),
+ * PORT and EPRT arguments (ftp_port_parse(), ftp_port_parse_eprt()),
  * checked against what the RFCs allow: PORT is six decimal numbers
  * 0-255 separated by commas and nothing else; EPRT is
  * <d>1|2<d>address<d>port<d> with a printable non-digit delimiter, an
@@ -14,7 +14,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ftpd.h"
+#include "ftp_port.h"
 #include "fuzz.h"
 
 static int	fuzz_port_model(const char *, unsigned *);
@@ -96,7 +96,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data, size);
 	s[size] = '\0';
 
-	rc = ftp_data_parse_port(s, &sin);
+	rc = ftp_port_parse(s, &sin);
 	mrc = fuzz_port_model(s, v);
 	FUZZ_CHECK(rc == mrc);
 	if (rc == 0) {
@@ -108,7 +108,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	len = 0;
 	errno = 0;
-	if (size > 0 && ftp_data_parse_eprt(s, &ss, &len) == 0)
+	if (size > 0 && ftp_port_parse_eprt(s, &ss, &len) == 0)
 		fuzz_eprt_check(s, &ss, len);
 	else if (size > 0)
 		FUZZ_CHECK(errno == EINVAL || errno == EAFNOSUPPORT);

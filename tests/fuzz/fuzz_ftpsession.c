@@ -35,6 +35,7 @@
 
 #include <event2/event.h>
 
+#include "ftp_session.h"
 #include "ftp_users.h"
 #include "ftpd.h"
 #include "fuzz.h"
@@ -191,7 +192,7 @@ fuzz_init(void)
 	    O_CLOEXEC)) == -1)
 		abort();
 	cfg->idle.tv_sec = 300;
-	cfg->data_timeout.tv_sec = 300;
+	fuzz_d.data.timeout.tv_sec = 300;
 	cfg->xferlog_fd = -1;
 	cfg->check_user = fuzz_check_user;
 	fuzz_rw.name = "rw";
@@ -226,6 +227,7 @@ fuzz_init(void)
 	    (fuzz_d.srv = server_new(fuzz_d.base, &set, &fuzz_ops, &limits,
 	    &fuzz_d)) == NULL)
 		abort();
+	fuzz_d.data.base = fuzz_d.base;
 	fuzz_fdfree = fuzz_lowest_fd();
 }
 

@@ -166,6 +166,16 @@ class Lateness:
         return "worst wake-up %.1f ms late" % (self.worst * 1000)
 
 
+def exchange_to_eof(port, data, timeout=10.0, host="127.0.0.1"):
+    """Sends data on a new connection, shuts its sending side and reads
+    until the server closes (for at most timeout seconds, scaled by the
+    time factor): the lines that came."""
+    with socket.create_connection((host, port), budget(5)) as s:
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        return [l for _, l in read_lines(s, sys.maxsize, timeout)]
+
+
 def timed_exchange(port, data, count, timeout=5.0, host="127.0.0.1"):
     """Sends data on a new connection and reads count lines: (the lines,
     when each came in seconds from the send, the Lateness seen meanwhile)."""

@@ -13,8 +13,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
-from taplib import (Daemon, Lateness, Tap, binary, budget, free_port,  # noqa: E402
-                    read_lines, timed_exchange, under_valgrind)
+from taplib import (Daemon, Lateness, Tap, binary, budget,  # noqa: E402
+                    exchange_to_eof, free_port, read_lines, timed_exchange,
+                    under_valgrind)
 
 REVERBD = "daemons/reverbd/reverbd"
 DELAY = 0.2
@@ -43,6 +44,10 @@ def serve(args, activate=False, port_flag="--port"):
         d = Daemon(argv, activate=activate, port=port)
         time.sleep(0.05)
         if d.alive():
+            if under_valgrind() and not activate:
+                # Its first echoes run through code valgrind has still to
+                # translate, late by up to 0.6 s on a busy machine.
+                exchange_to_eof(port, b"warm-up\n")
             return port, d
         d.__exit__(None, None, None)
     raise RuntimeError("reverbd does not start: " + d.output())
@@ -81,8 +86,9 @@ def timing(port, label):
     got, at, late = timed_exchange(port, b"Hello, World\n", 3)
     t.eq(got, echoes(b"Hello, World"),
          "%s: three echoes, byte for byte" % label)
+    # At once: well before the delay (under valgrind, within the slack).
     t.ok(late.on_time(at, [0, DELAY, 2 * DELAY], FLOOR, CAP) and
-         at[0] < DELAY / 2,
+         (at[0] < DELAY / 2 or under_valgrind()),
          "%s: at once, after %.1f s, after %.1f s more" % (label, DELAY, DELAY),
          "%s (%s)" % (["%.3f" % a for a in at], late))
 

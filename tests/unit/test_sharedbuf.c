@@ -20,6 +20,7 @@
 #include "log.h"
 #include "server.h"
 #include "sharedbuf.h"
+#include "timeout.h"
 
 #define BIG	(256 * 1024)	/* more than a small socket takes at once */
 
@@ -290,7 +291,7 @@ sharedbuf_suite(void)
 
 	tcase_add_test(core, test_shared_bytes_never_move);
 	tcase_add_test(core, test_grow_and_trim_keep_bytes);
-	tcase_set_timeout(send, 20);
+	tcase_budget(send, 20);
 	tcase_add_test(send, test_lean_send_by_reference);
 	tcase_add_test(send, test_buffered_send_by_reference);
 	tcase_add_test(send, test_close_and_bound_release);

@@ -2,8 +2,11 @@
 /*
  * The daemon's life.  SIGTERM or SIGINT asks for a graceful stop: the
  * daemon's stop callback runs once (it stops accepting and lets clients
- * drain) and a second signal leaves the loop at once.  SIGPIPE is ignored:
- * a vanished client is an error on its own socket, not a dead daemon.
+ * drain) and a second signal leaves the loop at once.  SIGHUP runs the
+ * daemon's reload callback, if it has one (life_on_reload), in the loop
+ * like any event, between two callbacks of its clients.  SIGPIPE is
+ * ignored: a vanished client is an error on its own socket, not a dead
+ * daemon.
  */
 #include <signal.h>
 #include <string.h>
@@ -18,6 +21,8 @@
 static struct event *sig_events[3];
 static void (*stop_cb)(void *);
 static void *stop_arg;
+static void (*reload_cb)(void *);
+static void *reload_arg;
 static int stopping;
 
 /* A precise timer, so that clockd's ticks land within microseconds. */
@@ -41,7 +46,19 @@ life_signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct event_base *base = arg;
 
 	if (sig == SIGHUP) {
-		log_info("SIGHUP ignored: there is no configuration to reload");
+		if (reload_cb == NULL) {
+			log_info("SIGHUP ignored: there is no configuration to "
+			    "reload");
+			return;
+		}
+		if (stopping) {
+			log_info("SIGHUP ignored: stopping");
+			return;
+		}
+		log_info("SIGHUP: reloading");
+		sdn_reloading();
+		reload_cb(reload_arg);
+		sdn_ready();
 		return;
 	}
 	if (stopping) {
@@ -82,6 +99,17 @@ life_start(struct event_base *base, void (*cb)(void *), void *arg)
 }
 
 /*
+ * What SIGHUP does: cb(arg), which reads the daemon's configuration again
+ * and logs what came of it.  Without one, SIGHUP is logged and ignored.
+ */
+void
+life_on_reload(void (*cb)(void *), void *arg)
+{
+	reload_cb = cb;
+	reload_arg = arg;
+}
+
+/*
  * The stop callback of every daemon on lib/server, with a struct
  * life_stop as its argument: the daemon's periodic timer (tick, status)
  * stops, and the server lets its clients finish within the grace period
@@ -110,6 +138,7 @@ life_end(void)
 	size_t i;
 
 	sdn_watchdog_stop();
+	reload_cb = NULL;
 	for (i = 0; i < sizeof(sig_events) / sizeof(sig_events[0]); i++)
 		if (sig_events[i] != NULL) {
 			event_free(sig_events[i]);

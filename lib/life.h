@@ -18,6 +18,7 @@ struct life_stop {
 
 struct event_base *life_base_new(void);
 int	life_start(struct event_base *, void (*)(void *), void *);
+void	life_on_reload(void (*)(void *), void *);
 void	life_stop_server(void *);
 int	life_stopping(void);
 void	life_end(void);

@@ -21,6 +21,7 @@ struct ftp_user {
 	char	*hash;		/* crypt(3) output */
 	char	*home;		/* absolute directory */
 	int	 rw;		/* may write */
+	unsigned line;		/* in the file it came from, for messages */
 };
 
 /*

@@ -116,6 +116,12 @@ START_TEST(test_save_load)
 	ck_assert_int_eq(ftp_users_load(path, &us, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, ":2:"));
 	fp = fopen(path, "w");
+	fputs("carol:x:/c\nalice:x:/a\n# note\nbob:y:/b\nalice:z:/z\n", fp);
+	fclose(fp);
+	ck_assert_int_eq(ftp_users_load(path, &us, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, ":5: alice again (first on line 2)"));
+	ck_assert_uint_eq(us.n, 0);
+	fp = fopen(path, "w");
 	fputs("alice:x:/a\nbroken\n", fp);
 	fclose(fp);
 	ck_assert_int_eq(ftp_users_load(path, &us, err, sizeof(err)), -1);

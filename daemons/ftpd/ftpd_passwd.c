@@ -50,6 +50,8 @@ static int	passwd_del(struct passwd_opts *, int, char **);
 static int	passwd_passwd(struct passwd_opts *, int, char **);
 static int	passwd_list(struct passwd_opts *, int, char **);
 static int	passwd_load(const char *, struct ftp_users *, int);
+static int	passwd_load_user(const char *, const char *, struct ftp_users *,
+		    struct ftp_user **);
 static int	passwd_save(const char *, struct ftp_users *);
 static int	passwd_name(const char *);
 static struct ftp_user *passwd_find(struct ftp_users *, const char *);
@@ -235,15 +237,8 @@ passwd_del(struct passwd_opts *o, int argc, char **argv)
 
 	if (argc != 1)
 		usage(EX_USAGE);
-	if (!passwd_name(argv[0]))
-		return EX_DATAERR;
-	if ((r = passwd_load(o->file, &us, 0)) != EX_OK)
+	if ((r = passwd_load_user(o->file, argv[0], &us, &u)) != EX_OK)
 		return r;
-	if ((u = passwd_find(&us, argv[0])) == NULL) {
-		fprintf(stderr, "%s: no user %s\n", prog, argv[0]);
-		ftp_users_free(&us);
-		return EX_NOUSER;
-	}
 	ftp_user_free(u);
 	memmove(u, u + 1, (size_t)(&us.users[us.n] - (u + 1)) * sizeof(*u));
 	us.n--;
@@ -261,15 +256,8 @@ passwd_passwd(struct passwd_opts *o, int argc, char **argv)
 
 	if (argc != 1)
 		usage(EX_USAGE);
-	if (!passwd_name(argv[0]))
-		return EX_DATAERR;
-	if ((r = passwd_load(o->file, &us, 0)) != EX_OK)
+	if ((r = passwd_load_user(o->file, argv[0], &us, &u)) != EX_OK)
 		return r;
-	if ((u = passwd_find(&us, argv[0])) == NULL) {
-		fprintf(stderr, "%s: no user %s\n", prog, argv[0]);
-		ftp_users_free(&us);
-		return EX_NOUSER;
-	}
 	if ((hash = passwd_hash()) == NULL) {
 		ftp_users_free(&us);
 		return EX_DATAERR;
@@ -346,6 +334,25 @@ passwd_save(const char *file, struct ftp_users *us)
 	}
 	ftp_users_free(us);
 	return r;
+}
+
+/* The file into us, and name's entry in *up; us is freed on failure. */
+static int
+passwd_load_user(const char *file, const char *name, struct ftp_users *us,
+    struct ftp_user **up)
+{
+	int r;
+
+	if (!passwd_name(name))
+		return EX_DATAERR;
+	if ((r = passwd_load(file, us, 0)) != EX_OK)
+		return r;
+	if ((*up = passwd_find(us, name)) == NULL) {
+		fprintf(stderr, "%s: no user %s\n", prog, name);
+		ftp_users_free(us);
+		return EX_NOUSER;
+	}
+	return EX_OK;
 }
 
 static int

@@ -141,6 +141,16 @@ def retr(f, path, rest=None):
     return r, b"".join(chunks)
 
 
+def recv_all(s):
+    """Everything a data connection sends, up to its close."""
+    got = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return got
+        got += chunk
+
+
 def raw(host, port, timeout=10):
     """A plain socket to the control port, greeting read."""
     s = socket.create_connection((host, port), timeout=timeout)

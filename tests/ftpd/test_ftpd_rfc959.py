@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ftptest import (Tree, start, login, cmd, raw, read_reply,  # noqa
-                     writable, sha256_file)
+                     recv_all, writable, sha256_file)
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
 from taplib import Tap, binary, under_valgrind  # noqa: E402
 
@@ -45,12 +45,7 @@ def pasv_retr(s, path):
     data = socket.create_connection(("127.0.0.1", port), timeout=10)
     s.sendall(b"RETR " + path.encode() + b"\r\n")
     first = read_reply(s)
-    got = b""
-    while True:
-        chunk = data.recv(65536)
-        if not chunk:
-            break
-        got += chunk
+    got = recv_all(data)
     data.close()
     return first + " / " + read_reply(s), got
 

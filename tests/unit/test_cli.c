@@ -76,30 +76,22 @@ START_TEST(test_user_option)
 }
 END_TEST
 
-START_TEST(test_empty_user_exits_64)
+/* Bad values of the shared options: usage errors, exit 64. */
+static const struct {
+	int		 opt;
+	const char	*arg;
+} bad_options[] = {
+	{ 'p', "99999" },
+	{ CLI_OPT_MAX_CLIENTS, "0" },
+	{ CLI_OPT_USER, "" },
+};
+
+START_TEST(test_bad_option_exits_64)
 {
 	struct cli_common c;
 
 	cli_init(&c, "clockd");
-	cli_common_option(&c, CLI_OPT_USER, "");
-}
-END_TEST
-
-START_TEST(test_bad_port_exits_64)
-{
-	struct cli_common c;
-
-	cli_init(&c, "clockd");
-	cli_common_option(&c, 'p', "99999");
-}
-END_TEST
-
-START_TEST(test_bad_max_clients_exits_64)
-{
-	struct cli_common c;
-
-	cli_init(&c, "clockd");
-	cli_common_option(&c, CLI_OPT_MAX_CLIENTS, "0");
+	cli_common_option(&c, bad_options[_i].opt, bad_options[_i].arg);
 }
 END_TEST
 
@@ -164,9 +156,8 @@ cli_suite(void)
 	tcase_add_test(core, test_common_options);
 	tcase_add_test(core, test_user_option);
 	tcase_add_test(core, test_log_escape);
-	tcase_add_exit_test(limits, test_bad_port_exits_64, 64);
-	tcase_add_exit_test(limits, test_bad_max_clients_exits_64, 64);
-	tcase_add_exit_test(limits, test_empty_user_exits_64, 64);
+	tcase_add_loop_exit_test(limits, test_bad_option_exits_64, 64, 0,
+	    (int)(sizeof(bad_options) / sizeof(bad_options[0])));
 	tcase_add_test(limits, test_parse_ulong);
 	tcase_add_test(limits, test_parse_seconds);
 	suite_add_tcase(s, core);

@@ -46,6 +46,8 @@ struct passwd_opts {
 static void	usage(int) __attribute__((noreturn));
 static void	passwd_options(int, char **, struct passwd_opts *);
 static int	passwd_add(struct passwd_opts *, int, char **);
+static int	passwd_add_args(struct passwd_opts *, int, char **, char *,
+		    size_t);
 static int	passwd_del(struct passwd_opts *, int, char **);
 static int	passwd_passwd(struct passwd_opts *, int, char **);
 static int	passwd_list(struct passwd_opts *, int, char **);
@@ -164,16 +166,14 @@ main(int argc, char **argv)
 }
 
 /*
- * add NAME [--home DIR] [--rw]; also the older add NAME HOME [rw|ro].
- * The home is made first: a user is never listed without one.
+ * add's operands: NAME [--home DIR] [--rw], or the older NAME HOME
+ * [rw|ro]; the home, absolute, into home.  EX_OK or why not.
  */
 static int
-passwd_add(struct passwd_opts *o, int argc, char **argv)
+passwd_add_args(struct passwd_opts *o, int argc, char **argv, char *home,
+    size_t cap)
 {
-	struct ftp_users us;
-	struct ftp_user nu, *grown;
-	char home[4096];
-	int r, n;
+	int n;
 
 	if (argc == 3 && o->rw == -1 && (strcmp(argv[2], "rw") == 0 ||
 	    strcmp(argv[2], "ro") == 0)) {
@@ -187,30 +187,43 @@ passwd_add(struct passwd_opts *o, int argc, char **argv)
 	if (!passwd_name(argv[0]))
 		return EX_DATAERR;
 	if (o->home == NULL)
-		n = snprintf(home, sizeof(home), "%s/%s", FTP_USERS_HOMES,
-		    argv[0]);
+		n = snprintf(home, cap, "%s/%s", FTP_USERS_HOMES, argv[0]);
 	else
-		n = snprintf(home, sizeof(home), "%s", o->home);
-	if (n < 0 || (size_t)n >= sizeof(home) || home[0] != '/' ||
+		n = snprintf(home, cap, "%s", o->home);
+	if (n < 0 || (size_t)n >= cap || home[0] != '/' ||
 	    strpbrk(home, ":\n") != NULL) {
 		fprintf(stderr, "%s: the home must be an absolute path without "
 		    "':'\n", prog);
 		return EX_DATAERR;
 	}
-	if ((r = passwd_load(o->file, &us, 1)) != EX_OK)
+	return EX_OK;
+}
+
+/*
+ * add: the user, with a password from stdin.  The home is made first: a
+ * user is never listed without one.
+ */
+static int
+passwd_add(struct passwd_opts *o, int argc, char **argv)
+{
+	struct ftp_users us;
+	struct ftp_user nu, *grown;
+	char home[4096];
+	int r;
+
+	if ((r = passwd_add_args(o, argc, argv, home, sizeof(home))) !=
+	    EX_OK || (r = passwd_load(o->file, &us, 1)) != EX_OK)
 		return r;
-	if (passwd_find(&us, argv[0]) != NULL) {
-		fprintf(stderr, "%s: %s exists\n", prog, argv[0]);
-		ftp_users_free(&us);
-		return EX_DATAERR;
-	}
 	memset(&nu, 0, sizeof(nu));
 	nu.rw = o->rw == 1;
-	if ((nu.hash = passwd_hash()) == NULL) {
-		ftp_users_free(&us);
-		return EX_DATAERR;
-	}
-	if ((r = passwd_home(home, o->owner, o->home == NULL)) != EX_OK) {
+	if (passwd_find(&us, argv[0]) != NULL) {
+		fprintf(stderr, "%s: %s exists\n", prog, argv[0]);
+		r = EX_DATAERR;
+	} else if ((nu.hash = passwd_hash()) == NULL)
+		r = EX_DATAERR;
+	else
+		r = passwd_home(home, o->owner, o->home == NULL);
+	if (r != EX_OK) {
 		free(nu.hash);
 		ftp_users_free(&us);
 		return r;

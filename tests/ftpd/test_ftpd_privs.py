@@ -65,9 +65,10 @@ try:
 
     with ftpd(tree, "--users", users, "--user", "nobody") as d:
         check_dropped(t, d, "nobody", "--user nobody")
-        t.ok("running as nobody" in d.output(), "the drop is logged",
-             d.output())
-        f = login(d)
+        f = login(d)  # the loop runs: the drop's line is written
+        t.ok("running as nobody (uid %d, gid %d)" % (
+            nobody.pw_uid, nobody.pw_gid) in d.output(),
+             "the drop is logged", d.output())
         r, data = retr(f, "pub/root-only.bin")
         t.ok(r.startswith("550 ") and data == b"",
              "a mode-000 file: 550 (root would have read it)", r)

@@ -262,6 +262,11 @@ s.close()
 idle.close()
 
 port, d = serve([])
+# The port listens before the signal handlers are in place (and, started
+# as root, before the drop to nobody): an echo says the loop runs.
+with connect(port) as c:
+    c.sendall(b"ready?\n")
+    read_lines(c, 1, 20)
 d.signal(signal.SIGINT)
 t.eq(d.proc.wait(5), 0, "SIGINT exits 0")
 d.__exit__(None, None, None)

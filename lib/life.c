@@ -4,7 +4,8 @@
  * daemon's stop callback runs once (it stops accepting and lets clients
  * drain) and a second signal leaves the loop at once.  SIGHUP runs the
  * daemon's reload callback, if it has one (life_on_reload), in the loop
- * like any event, between two callbacks of its clients.  SIGPIPE is
+ * like any event: a re-execution that keeps the clients (lib/handover.c)
+ * or a daemon's configuration read again.  SIGPIPE is
  * ignored: a vanished client is an error on its own socket, not a dead
  * daemon.
  */
@@ -13,6 +14,7 @@
 
 #include <event2/event.h>
 
+#include "handover.h"
 #include "life.h"
 #include "log.h"
 #include "sdnotify.h"
@@ -46,19 +48,13 @@ life_signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct event_base *base = arg;
 
 	if (sig == SIGHUP) {
-		if (reload_cb == NULL) {
-			log_info("SIGHUP ignored: there is no configuration to "
-			    "reload");
-			return;
-		}
-		if (stopping) {
+		if (stopping)
 			log_info("SIGHUP ignored: stopping");
-			return;
-		}
-		log_info("SIGHUP: reloading");
-		sdn_reloading();
-		reload_cb(reload_arg);
-		sdn_ready();
+		else if (reload_cb != NULL)
+			reload_cb(reload_arg);
+		else
+			log_info("SIGHUP ignored: there is no configuration "
+			    "to reload");
 		return;
 	}
 	if (stopping) {
@@ -113,13 +109,28 @@ life_on_reload(void (*cb)(void *), void *arg)
  * The stop callback of every daemon on lib/server, with a struct
  * life_stop as its argument: the daemon's periodic timer (tick, status)
  * stops, and the server lets its clients finish within the grace period
- * (server_shutdown), after which the loop exits.
+ * (server_shutdown), after which the loop exits.  Under systemd with an
+ * fd store, a daemon that hands its clients over leaves them there
+ * instead, for the next start.
  */
 void
 life_stop_server(void *arg)
 {
 	struct life_stop *ls = arg;
 
+	if (ls->to_store != NULL && handover_store_enabled()) {
+		/* Newcomers wait in the backlog for the next process. */
+		server_stop_accepting(ls->srv);
+		ls->to_store(ls->arg);
+		return;
+	}
+	life_stop_graceful(ls);
+}
+
+/* The graceful stop itself: timer off, clients finish, loop exits. */
+void
+life_stop_graceful(struct life_stop *ls)
+{
 	if (ls->timer != NULL)
 		event_del(ls->timer);
 	server_shutdown(ls->srv, &ls->grace);

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The start-up every daemon shares, after its options and after it has
- * read what only root may read: the listening sockets (handed over or
- * bound), the event base with its signals, the server on top, and, when
- * started as root, the drop to an unprivileged user (--user) before
- * anyone is served.  Failures exit with the sysexits code that says why.
+ * read what only root may read: the listening sockets (from systemd,
+ * from a predecessor's hand-over, or bound), the event base with its
+ * signals, the server on top, and, when started as root, the drop to
+ * an unprivileged user (--user) before anyone is served.  Failures
+ * exit with the sysexits code that says why.
  */
 #include <sys/types.h>
 
@@ -14,6 +15,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "handover.h"
 #include "life.h"
 #include "log.h"
 #include "privs.h"
@@ -48,7 +50,8 @@ serve_who(const struct cli_common *cli, struct privs_user *who)
  * Returns the running server and its base; never returns on failure:
  * nothing to listen on is a usage error (64), a socket that cannot be
  * bound is unavailable (69), a --user that cannot be (78, 77), the rest
- * an OS error (71).
+ * an OS error (71).  A predecessor's clients wait for handover_adopt(),
+ * once the daemon has read its blob.
  */
 struct server *
 serve_open(const struct cli_common *cli, const struct server_ops *ops,
@@ -61,8 +64,12 @@ serve_open(const struct cli_common *cli, const struct server_ops *ops,
 	int drop;
 
 	drop = serve_who(cli, &who);
-	if (listen_open(cli->listen, cli->nlisten, set, err, sizeof(err)) ==
-	    -1) {
+	if (listen_activated(set, err, sizeof(err)) == -1)
+		fatalx(EX_UNAVAILABLE, "%s", err);
+	handover_receive(set, ops->handover != NULL ? ops->handover->name :
+	    NULL);
+	if (set->nfds == 0 && listen_bind(cli->listen, cli->nlisten, set, err,
+	    sizeof(err)) == -1) {
 		if (cli->nlisten == 0 && errno == EINVAL)
 			cli_usage_error("%s", err);
 		fatalx(EX_UNAVAILABLE, "%s", err);
@@ -92,6 +99,6 @@ serve_log_ready(const struct listen_set *set, const char *fmt, ...)
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	log_info("serving %d socket%s%s, %s", set->nfds,
-	    set->nfds == 1 ? "" : "s", set->activated ? " from systemd" : "",
-	    what);
+	    set->nfds == 1 ? "" : "s", set->activated ? " from systemd" :
+	    set->inherited ? " handed over" : "", what);
 }

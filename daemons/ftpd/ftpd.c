@@ -360,15 +360,18 @@ ftpd_reload(void *arg)
 		log_info("reload: no --users file, nothing to read");
 		return;
 	}
+	log_info("SIGHUP: reloading");
+	sdn_reloading();
 	if ((us = ftpd_users(cfg, err, sizeof(err))) == NULL) {
 		log_warnx("reload failed, keeping the %zu named users: %s",
 		    cfg->users->n, err);
-		return;
+	} else {
+		log_info("reload: %zu named users from %s (were %zu)", us->n,
+		    cfg->users_file, cfg->users->n);
+		ftp_users_unref(cfg->users);
+		cfg->users = us;
 	}
-	log_info("reload: %zu named users from %s (were %zu)", us->n,
-	    cfg->users_file, cfg->users->n);
-	ftp_users_unref(cfg->users);
-	cfg->users = us;
+	sdn_ready();
 }
 
 static void

@@ -242,8 +242,7 @@ ftp_fs_rnto(struct ftp_session *s, char *arg)
 	const char *fname, *name;
 	int fdir, tdir, r, err;
 
-	if (s->rnfr == NULL)
-		return ftp_reply(s, FTP_BAD_SEQUENCE, "RNFR required first.");
+	/* ftp_session_run() has seen RNFR's path in s->rnfr. */
 	fdir = ftp_fs_parent(s, s->rnfr, from, &fname);
 	free(s->rnfr);
 	s->rnfr = NULL;

@@ -101,6 +101,22 @@ handover_store_enabled(void)
 	    parse_ulong(s, 0, ULONG_MAX, &n) == 0 && n > 0;
 }
 
+/*
+ * Whether this process is a re-execution of a daemon that handed itself
+ * its clients (same PID): it already runs as whom its predecessor became.
+ * Valid until handover_receive().
+ */
+int
+handover_reexecuted(void)
+{
+	const char *spid = getenv(HANDOVER_ENV_PID);
+	unsigned long pid;
+
+	return spid != NULL && getenv(HANDOVER_ENV_FD) != NULL &&
+	    parse_ulong(spid, 1, INT_MAX, &pid) == 0 &&
+	    (pid_t)pid == getpid();
+}
+
 /* The capsule our predecessor passed across execve, or -1. */
 static int
 handover_env_capsule(void)

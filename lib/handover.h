@@ -30,5 +30,6 @@ void	handover_adopt(struct server *);
 int	handover_reexec(struct server *, const void *, size_t);
 int	handover_to_store(struct server *, const void *, size_t);
 int	handover_store_enabled(void);
+int	handover_reexecuted(void);
 
 #endif

@@ -36,6 +36,12 @@ serve_who(const struct cli_common *cli, struct privs_user *who)
 
 	if (!cli->user_given && geteuid() != 0)
 		return 0;
+	/*
+	 * Re-executed on reload: already the user the predecessor checked
+	 * and became, who may not be allowed to read the user database.
+	 */
+	if (geteuid() != 0 && handover_reexecuted())
+		return 0;
 	if (privs_lookup(cli->user, who, err, sizeof(err)) == -1)
 		fatalx(EX_CONFIG, "--user: %s", err);
 	if (geteuid() == 0)

@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests", "chatd"))
-from taplib import Tap, binary, check_common_cli  # noqa: E402
+from taplib import Daemon, Tap, binary, check_common_cli, check_dropped, free_port  # noqa: E402
 from chatlib import CHATD, SLOW, Client, seated, serve  # noqa: E402
 
 t = Tap()
@@ -195,7 +195,7 @@ def nodelay(port, d, label):
 
 # --- command line ------------------------------------------------------------
 check_common_cli(t, CHATD, ("--names", "--idle-timeout", "--max-line", "--max-queue",
-                            "--max-clients", "--port"), timeout=10 * SLOW)
+                            "--max-clients", "--user", "--port"), timeout=10 * SLOW)
 for bad in (["--max-line", "0"], ["--max-line", "1048577"], ["--max-queue", "1000"],
             ["--idle-timeout", "-1"], ["--idle-timeout", "x"], ["--max-clients", "0"],
             ["-p", "0"]):
@@ -352,5 +352,31 @@ with d:
     t.ok(a.quiet(), "--max-clients: the room heard nothing of it")
     for x in (a, b, c):
         x.close()
+
+# --- started as root: binds, then serves as nobody (or --user), also after a reload
+if os.geteuid() == 0:
+    for args, who in (([], "nobody"), (["--user", "daemon"], "daemon")):
+        port = free_port()
+        with Daemon([CHATD, "--port", str(port)] + args, port=port, reexec=True) as d:
+            what = "chatd %s" % (" ".join(args) or "(no --user)")
+            check_dropped(t, d, who, what)
+            a, b = seated(port)
+            d.signal(signal.SIGHUP)
+            deadline = time.monotonic() + 10 * SLOW
+            while "took over 2 of 2" not in d.output() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            check_dropped(t, d, who, what + " after a reload")
+            a.say(b"still here")
+            t.eq(b.line(), a.who.encode() + b": still here\n", what + ": the room goes on")
+            a.close()
+            b.close()
+    port, d = serve([], activate=True)
+    with d:
+        check_dropped(t, d, "nobody", "chatd socket-activated as root")
+    r = subprocess.run([binary(CHATD), "--port", str(free_port()), "--user",
+                        "no-such-user-here"], capture_output=True, text=True,
+                       timeout=10 * SLOW)
+    t.ok(r.returncode == 78 and "no-such-user-here" in r.stderr,
+         "--user that does not exist: exit 78 with a message", r)
 
 t.done()

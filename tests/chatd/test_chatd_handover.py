@@ -10,12 +10,14 @@ once, in the one order everybody shares."""
 
 import os
 import signal
+import struct
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
 from taplib import Daemon, Tap, free_port  # noqa: E402
-from handover_rig import Manager, listener  # noqa: E402
+from handover_rig import (Manager, image_records, listener,  # noqa: E402
+                          make_capsule, open_capsule, reseal_record)
 from chatlib import CHATD, SLOW, Client, wait_greeting  # noqa: E402
 
 t = Tap()
@@ -177,6 +179,39 @@ for c in ws + [new]:
     c.close()
 d2.stop()
 d1.stop()
+
+# --- a record chatd cannot read back closes that client only ----------------
+d1 = m.start([CHATD, "-v"], [lsock.fileno()])
+m.wait(lambda: m.seen("READY", "1", len(m.messages) - 1), 10 * SLOW)
+ws = [Client(port) for _ in range(3)]
+for i, c in enumerate(ws):
+    c.lines(2 + 2 - i)
+d1.proc.send_signal(signal.SIGTERM)
+d1.wait(10 * SLOW)
+caps = m.take()
+d1.stop()
+head, image, socks = open_capsule(caps[0])
+os.close(caps[0])
+img = bytearray(image)
+off, _ = image_records(image)[0]
+outlen, inlen, _ = struct.unpack_from("<III", img, off + 44)
+img[off + 56 + outlen + inlen] = 9             # a state chatd does not know
+forged = make_capsule(reseal_record(bytes(img), off), socks, head["nlisteners"])
+for fd in socks:
+    os.close(fd)
+d2 = m.start_ready([CHATD, "-v"], [lsock.fileno()], [forged], 10 * SLOW)
+rest0, eof0 = ws[0].closed()
+t.ok(eof0, "a record of an unknown state: that client is closed",
+     d2.output()[-400:])
+ws[1].say(b"still")
+t.eq(ws[2].line(), ws[1].who.encode() + b": still\n", "the others are served")
+t.ok(ws[2].quiet() and "hand-over record was not usable" in d2.output(),
+     "nobody is told of a client the room never had back; the log says why",
+     d2.output()[-400:])
+d2.stop()
+m.close_store()
+for c in ws:
+    c.close()
 lsock.close()
 m.close()
 t.done()

@@ -195,7 +195,9 @@ def wrapper(reexec=False):
     nothing.  A daemon that re-executes itself (reload) keeps its PID, so
     under valgrind each generation would overwrite the last one's %p.log:
     with reexec, valgrind follows the execve and every generation appends
-    to one log of its own (--log-fd on a file opened for appending)."""
+    to one log of its own (--log-fd on a file opened for appending).
+    Without its gdbserver (--vgdb=no): a generation that dropped root
+    cannot make again the FIFOs root's first one left in /tmp."""
     words = shlex.split(os.environ.get("CLOCKWORK_WRAPPER", ""))
     if not reexec or not words:
         return words
@@ -210,7 +212,7 @@ def wrapper(reexec=False):
     fd, log = tempfile.mkstemp(prefix="reexec-", suffix=".log", dir=logdir)
     os.close(fd)
     return (["sh", "-c", 'exec 9>>"$0"; exec "$@"', log] + out[:1] +
-            ["--trace-children=yes", "--log-fd=9"] + out[1:])
+            ["--trace-children=yes", "--log-fd=9", "--vgdb=no"] + out[1:])
 
 
 def sanitizer_env():

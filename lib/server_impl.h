@@ -79,7 +79,6 @@ struct server {
 	void			*arg;
 	int			 shutting_down;
 	unsigned		 holds;		/* server_hold() depth */
-	time_t			 last_refusal_log;
 	TAILQ_HEAD(, conn)	 conns;
 	SLIST_HEAD(, conn)	 dead;		/* to free at the last release */
 };

@@ -51,6 +51,14 @@
 #define FTP_DATA_TLS_READ	(128 * 1024)	/* TLS: file bytes per read */
 #define FTP_DATA_TLS_MAX_WRITE	(256 * 1024)	/* TLS: bytes per write call */
 
+/* What clients can make us log, within limits. */
+static struct log_limit ftp_data_log_listen =
+    LOG_LIMIT("passive socket failures", 5);
+static struct log_limit ftp_data_log_foreign =
+    LOG_LIMIT("data connections from elsewhere", 5);
+static struct log_limit ftp_data_log_resume =
+    LOG_LIMIT("TLS data connections not resumed", 5);
+
 enum ftp_data_mode {
 	FTP_DATA_NONE,
 	FTP_DATA_PASSIVE,
@@ -338,7 +346,8 @@ ftp_data_listen(struct ftp_data *dt, unsigned *port, const char **why)
 	}
 	if (r == -1 || listen(fd, 4) == -1 ||
 	    getsockname(fd, (struct sockaddr *)&ss, &len) == -1) {
-		log_warn("passive data socket");
+		log_limited(&ftp_data_log_listen, LOG_WARNING, NULL,
+		    "passive data socket: %s", strerror(errno));
 		close(fd);
 		*why = "No passive port free.";
 		return -1;
@@ -432,8 +441,9 @@ ftp_data_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		return;
 	if (!addr_same_host((struct sockaddr *)&peer,
 	    (struct sockaddr *)&dt->peer)) {
-		log_peer(LOG_WARNING, (struct sockaddr *)&peer,
-		    "refused a data connection meant for %s", dt->host);
+		log_limited(&ftp_data_log_foreign, LOG_WARNING,
+		    (struct sockaddr *)&peer, "refused a data connection "
+		    "meant for %s", dt->host);
 		close(fd);
 		return;
 	}
@@ -509,9 +519,9 @@ ftp_data_tls_done(struct ftp_data *dt)
 	char how[96];
 
 	if (!dt->conf->tls->resumed(dt->bev, dt->prot->sid)) {
-		log_peer(LOG_WARNING, (struct sockaddr *)&dt->peer,
-		    "refused a TLS data connection that did not resume the "
-		    "control session");
+		log_limited(&ftp_data_log_resume, LOG_WARNING,
+		    (struct sockaddr *)&dt->peer, "refused a TLS data "
+		    "connection that did not resume the control session");
 		if (dt->src != FTP_SRC_NONE)
 			ftp_data_finish(dt, FTP_XR_TLS, "TLS session not "
 			    "reused");

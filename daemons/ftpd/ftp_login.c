@@ -45,6 +45,10 @@ struct ftp_login_job {
 	const struct ftp_user	*user;		/* the answer: NULL, wrong */
 };
 
+/* Failed logins: each one delayed, but many sessions can fail at once. */
+static struct log_limit ftp_login_log_failed =
+    LOG_LIMIT("failed logins", 20);
+
 static void	ftp_login_delay_cb(evutil_socket_t, short, void *);
 static int	ftp_login_check(struct ftp_session *, const char *);
 static void	ftp_login_job_run(struct ftp_job *);
@@ -250,7 +254,7 @@ ftp_login_failed(struct ftp_session *s)
 	secs = ftp_throttle_fail(&s->d->throttle, conn_host(s->c), time(NULL),
 	    (double)s->d->cfg.login_delay.tv_sec +
 	    (double)s->d->cfg.login_delay.tv_usec / 1e6, &count);
-	log_peer(LOG_NOTICE, conn_peer(s->c),
+	log_limited(&ftp_login_log_failed, LOG_NOTICE, conn_peer(s->c),
 	    "failed login as '%s' (%u from this address, %.1f s delay)",
 	    shown, count, secs);
 	delay.tv_sec = (time_t)secs;

@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,8 +39,11 @@
 #define FTPD_DEFAULT_ROOT	"/srv/ftp"
 #define FTPD_STATUS_EVERY	5	/* seconds between STATUS= updates */
 #define FTPD_GRACE_SEC		10	/* for transfers to end at SIGTERM */
-#define FTPD_WORKERS		1	/* threads for blocking work */
+#define FTPD_WORKERS		1	/* threads for password checks */
+#define FTPD_FILE_WORKERS	2	/* threads for file work */
 #define FTPD_WORK_QUEUE		256	/* password checks waiting at most */
+#define FTPD_MEMORY_DEFAULT	(128ULL << 20)	/* --transfer-memory */
+#define FTPD_TRIM_SEC		1	/* memory back this long after */
 
 /* Files the options name, opened once logging has started. */
 struct ftpd_files {
@@ -61,15 +65,19 @@ enum {
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
 	OPT_TLS_OPTIONAL,
+	OPT_TRANSFER_MEMORY,
 	OPT_USERS,
 	OPT_XFERLOG,
 };
 
+static void	ftpd_closed(struct conn *, const char *);
+
 static const struct server_ops ftpd_ops = {
 	.accepted = ftp_session_accepted,
 	.readable = ftp_session_readable,
+	.drained = ftp_session_drained,
 	.stopping = ftp_session_stopping,
-	.closed = ftp_session_closed,
+	.closed = ftpd_closed,
 };
 
 static void	ftpd_options(int, char **, struct ftpd *, struct cli_common *,
@@ -82,6 +90,7 @@ static void	ftpd_pasv_ports(const char *, struct ftp_data_conf *);
 static void	ftpd_open(struct ftpd *, struct ftpd_files *);
 static int	ftpd_file_absent(const char *);
 static void	ftpd_status_cb(evutil_socket_t, short, void *);
+static void	ftpd_trim_cb(evutil_socket_t, short, void *);
 static void	usage(void) __attribute__((noreturn));
 
 /*
@@ -125,6 +134,9 @@ usage(void)
 	    "(default 300)\n"
 	    "      --login-delay S     delay after a failed login "
 	    "(default 1, grows)\n"
+	    "      --transfer-memory N memory for listings and transfer "
+	    "buffers,\n"
+	    "                          all sessions together (default 128M)\n"
 	    "      --tls-cert FILE     FTPS (AUTH TLS): PEM certificate chain\n"
 	    "      --tls-key FILE      FTPS: its PEM private key\n"
 	    "      --tls-optional      no FTPS if the files are missing or blank\n"
@@ -172,6 +184,7 @@ static void
 ftpd_option(int ch, const char *arg, struct ftpd *d, struct ftpd_files *f)
 {
 	struct ftpd_config *cfg = &d->cfg;
+	unsigned long long size;
 
 	switch (ch) {
 	case 'h':
@@ -223,6 +236,12 @@ ftpd_option(int ch, const char *arg, struct ftpd *d, struct ftpd_files *f)
 	case OPT_TLS_OPTIONAL:
 		f->tls_optional = 1;
 		break;
+	case OPT_TRANSFER_MEMORY:
+		if (parse_size(arg, 4ULL << 20, 1ULL << 40, &size) == -1)
+			cli_usage_error("bad --transfer-memory '%s' (4M-1024G)",
+			    arg);
+		d->budget.max = (size_t)size;
+		break;
 	default:
 		cli_usage_hint();
 	}
@@ -246,6 +265,8 @@ ftpd_options(int argc, char **argv, struct ftpd *d, struct cli_common *cli,
 		{ "tls-cert",	required_argument, NULL, OPT_TLS_CERT },
 		{ "tls-key",	required_argument, NULL, OPT_TLS_KEY },
 		{ "tls-optional", no_argument, NULL, OPT_TLS_OPTIONAL },
+		{ "transfer-memory", required_argument, NULL,
+		    OPT_TRANSFER_MEMORY },
 		{ "root",	required_argument, NULL, 'r' },
 		{ "users",	required_argument, NULL, OPT_USERS },
 		{ "xferlog",	required_argument, NULL, OPT_XFERLOG },
@@ -260,6 +281,7 @@ ftpd_options(int argc, char **argv, struct ftpd *d, struct cli_common *cli,
 	d->cfg.xferlog_fd = -1;
 	d->cfg.check_user = ftp_users_check;
 	d->data.timeout.tv_sec = 300;
+	d->budget.max = (size_t)FTPD_MEMORY_DEFAULT;
 	cli_init(cli, argv[0]);
 	cli_go_style(argc, argv);
 	while ((ch = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "r:",
@@ -308,6 +330,27 @@ ftpd_open(struct ftpd *d, struct ftpd_files *f)
 	d->data.tls = d->tls;
 }
 
+/*
+ * A session ended: its memory is freed, but glibc keeps freed heap for
+ * later; a moment after the last of a wave of sessions it goes back to
+ * the system, so that a burst of clients leaves no lasting RSS.
+ */
+static void
+ftpd_closed(struct conn *c, const char *why)
+{
+	struct ftpd *d = server_arg(conn_server(c));
+	struct timeval tv = { FTPD_TRIM_SEC, 0 };
+
+	ftp_session_closed(c, why);
+	evtimer_add(d->trim_ev, &tv);
+}
+
+static void
+ftpd_trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+	malloc_trim(0);
+}
+
 static void
 ftpd_status_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -343,17 +386,30 @@ main(int argc, char **argv)
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	/* RLIMIT_FSIZE: a write fails with EFBIG (552), no signal. */
 	signal(SIGXFSZ, SIG_IGN);
+	/*
+	 * Big buffers (listings, TLS) in mappings of their own, returned to
+	 * the system when freed: a fixed threshold, where glibc's own would
+	 * rise after the first free and keep them in the heap.
+	 */
+	(void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	limits.idle = cfg->idle;
 
 	d.srv = serve_open(&cli, &ftpd_ops, &limits, &d, &d.base, &set);
 	d.data.base = d.base;
 	if ((d.status_ev = event_new(d.base, -1, EV_PERSIST, ftpd_status_cb,
-	    &d)) == NULL || event_add(d.status_ev, &every) == -1)
+	    &d)) == NULL || event_add(d.status_ev, &every) == -1 ||
+	    (d.trim_ev = evtimer_new(d.base, ftpd_trim_cb, &d)) == NULL)
 		fatalx(EX_OSERR, "cannot create the status timer");
-	/* Password checks and the fsync of uploads, off the loop. */
-	if ((cfg->users.n > 0 || cfg->anon_write) && (d.work = ftp_work_new(
-	    d.base, FTPD_WORKERS, FTPD_WORK_QUEUE)) == NULL)
-		fatal(EX_OSERR, "cannot start the worker thread");
+	/*
+	 * Off the loop: password checks, and file work (the copy behind
+	 * APPE and REST, fsync, rename, unlink) wherever anyone may write.
+	 */
+	if (cfg->users.n > 0 && (d.work = ftp_work_new(d.base,
+	    FTPD_WORKERS, FTPD_WORK_QUEUE, "ftpd-login")) == NULL)
+		fatal(EX_OSERR, "cannot start the login thread");
+	if ((cfg->users.n > 0 || cfg->anon_write) && (d.files = ftp_work_new(
+	    d.base, FTPD_FILE_WORKERS, FTPD_WORK_QUEUE, "ftpd-files")) == NULL)
+		fatal(EX_OSERR, "cannot start the file threads");
 	stop.srv = d.srv;
 	stop.timer = d.status_ev;
 	if (life_start(d.base, life_stop_server, &stop) == -1)
@@ -372,7 +428,9 @@ main(int argc, char **argv)
 	life_end();
 	event_free(d.status_ev);
 	server_free(d.srv);
+	event_free(d.trim_ev);
 	ftp_work_free(d.work);
+	ftp_work_free(d.files);
 	event_base_free(d.base);
 	close(cfg->rootfd);
 	ftp_users_free(&cfg->users);

@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#define FTP_BUDGET_SESSION	(1024 * 1024)	/* one session at most */
+#define FTP_BUDGET_SESSION	(1536 * 1024)	/* one session at most */
 
 struct ftp_budget {
 	size_t		 max;		/* the whole server */

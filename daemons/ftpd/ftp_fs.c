@@ -34,7 +34,7 @@
 #include "log.h"
 #include "server.h"
 
-#define FTP_STAT_MAX		(192 * 1024)	/* STAT PATH text at most */
+#define FTP_STAT_MAX		(64 * 1024)	/* STAT PATH text at most */
 /* What a STAT reply holds: its text, and the listing's batch of names. */
 #define FTP_STAT_RESERVE	(FTP_STAT_MAX + FTP_LIST_LINE_MAX + \
 				    FTP_LIST_BATCH * 48)
@@ -434,7 +434,7 @@ ftp_fs_chmod(struct ftp_session *s, char *arg)
 
 /*
  * STAT PATH: its listing on the control connection: what one batch of
- * the listing gives, at most FTP_STAT_MAX bytes of it, so that the work
+ * the listing gives, about FTP_STAT_MAX bytes of it, so that the work
  * and the reply are bounded whatever the directory (LIST shows it all);
  * ls options before the path are skipped.  The reply's memory is taken
  * from the budget until the client has read it (ftp_session_drained).

@@ -417,7 +417,12 @@ ftp_session_run(struct ftp_session *s, const struct ftp_cmd *cmd,
 		free(s->rnfr);
 		s->rnfr = NULL;
 	}
-	return ftp_handlers[cmd->id](s, arg);
+	if (ftp_handlers[cmd->id](s, arg) == -1)
+		return -1;
+	/* A data connection set up under the other PROT level goes. */
+	if (cmd->id == FTP_V_PROT)
+		ftp_xfer_prot_changed(s);
+	return 0;
 }
 
 static int

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "ftp_budget.h"
 #include "ftp_cmd.h"
 #include "ftp_control.h"
 #include "ftp_data.h"
@@ -71,6 +72,7 @@ struct ftp_xfer {
 	int			 running;	/* from 150 to the last reply */
 	int			 incoming;	/* an upload */
 	int			 file;		/* of a file, not a listing */
+	size_t			 reserved;	/* of the memory budget */
 	struct ftp_commit	*upload;	/* the upload's file aside */
 	int			 opening;	/* ... being made */
 	int			 committing;	/* ... being made the file */
@@ -132,6 +134,9 @@ static int	ftp_xfer_clear_data(const struct ftp_session *);
 static int	ftp_xfer_target_ok(struct ftp_session *,
 		    const struct sockaddr *);
 static int	ftp_xfer_refused(struct ftp_session *, int *);
+static int	ftp_xfer_reserve(struct ftp_session *, enum ftp_data_kind,
+		    int *);
+static void	ftp_xfer_release(struct ftp_session *);
 static void	ftp_xfer_start(struct ftp_session *, const char *, int, int);
 static int	ftp_xfer_not_started(struct ftp_session *);
 static int	ftp_xfer_listing(struct ftp_session *, char *,
@@ -234,6 +239,8 @@ ftp_xfer_running(struct ftp_session *s, int on)
 {
 	struct ftp_xfer *x = s->xfer;
 
+	if (!on)
+		ftp_xfer_release(s);
 	if (x->running == on)
 		return;
 	x->running = on;
@@ -486,14 +493,18 @@ ftp_xfer_clear_data(const struct ftp_session *s)
 }
 
 /*
- * Whether a transfer may start: a data connection must be set up, and
- * protected when TLS requires it.  1 when refused (the reply is sent, its
- * result in *rc), 0 to go on.
+ * Whether a transfer may start: a data connection must be set up, under
+ * the PROT level in force (one set up under the other is dropped unused),
+ * and protected when TLS requires it.  1 when refused (the reply is sent,
+ * its result in *rc), 0 to go on.
  */
 static int
 ftp_xfer_refused(struct ftp_session *s, int *rc)
 {
-	if (s->xfer == NULL || !ftp_data_ready(s->xfer->dc))
+	if (s->xfer != NULL && ftp_data_stale(s->xfer->dc))
+		*rc = ftp_reply(s, FTP_NO_DATA_CONN, "PROT changed since "
+		    "PASV or PORT: use PASV or PORT again.");
+	else if (s->xfer == NULL || !ftp_data_ready(s->xfer->dc))
 		*rc = ftp_reply(s, FTP_NO_DATA_CONN, "Use PORT or PASV first.");
 	else if (ftp_xfer_clear_data(s))
 		*rc = ftp_reply(s, FTP_TLS_DATA_REQUIRED, "Data connections "
@@ -501,6 +512,47 @@ ftp_xfer_refused(struct ftp_session *s, int *rc)
 	else
 		return 0;
 	return 1;
+}
+
+/*
+ * What the transfer about to start may hold, taken from the session's
+ * and the server's budget (--transfer-memory): -1 when either would pass
+ * its bound (the 450 reply is sent, its result in *rc).
+ */
+static int
+ftp_xfer_reserve(struct ftp_session *s, enum ftp_data_kind kind, int *rc)
+{
+	struct ftp_xfer *x = s->xfer;
+	size_t n = ftp_data_memory(x->dc, kind);
+
+	if (ftp_budget_take(&s->d->budget, &s->held_bytes, n) == -1) {
+		*rc = ftp_reply(s, FTP_FILE_BUSY, "Server busy: too many "
+		    "transfers at once, try again later.");
+		return -1;
+	}
+	x->reserved += n;
+	return 0;
+}
+
+/* The transfer's memory goes back to the budget. */
+static void
+ftp_xfer_release(struct ftp_session *s)
+{
+	struct ftp_xfer *x = s->xfer;
+
+	ftp_budget_give(&s->d->budget, &s->held_bytes, x->reserved);
+	x->reserved = 0;
+}
+
+/*
+ * PROT was given: a data connection set up under the other level is
+ * dropped now, unused (PROT waits for any transfer to end).
+ */
+void
+ftp_xfer_prot_changed(struct ftp_session *s)
+{
+	if (s->xfer != NULL && !s->xfer->running)
+		(void)ftp_data_stale(s->xfer->dc);
 }
 
 /* RETR: a plain file the daemon can read, from REST's offset. */
@@ -524,6 +576,11 @@ ftp_xfer_retr(struct ftp_session *s, char *arg)
 		close(fd);
 		return ftp_reply(s, FTP_FILE_FAIL, "%.512s: Not a plain file.",
 		    arg);
+	}
+	if (ftp_xfer_reserve(s, s->ascii ? FTP_DATA_TEXT : FTP_DATA_FILE,
+	    &rc) == -1) {
+		close(fd);
+		return rc;
 	}
 	if (ftp_reply(s, FTP_OPENING_DATA, "Opening %s mode data connection "
 	    "for %.512s (%lld bytes).", s->ascii ? "ASCII" : "BINARY", arg,
@@ -567,6 +624,10 @@ ftp_xfer_listing(struct ftp_session *s, char *arg, enum ftp_list_style style)
 	if (l == NULL)
 		return ftp_reply_errno(s, FTP_FILE_FAIL, arg != NULL ? arg :
 		    s->cwd, errno);
+	if (ftp_xfer_reserve(s, FTP_DATA_TEXT, &rc) == -1) {
+		ftp_listing_free(l);
+		return rc;
+	}
 	if (ftp_reply(s, FTP_OPENING_DATA, "Here comes the directory "
 	    "listing.") == -1) {
 		ftp_listing_free(l);
@@ -665,6 +726,12 @@ ftp_xfer_store(struct ftp_session *s, char *arg, enum ftp_verb verb)
 		free(c);
 		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, rc);
 	}
+	if (ftp_xfer_reserve(s, s->ascii ? FTP_DATA_TEXT : FTP_DATA_FILE,
+	    &rc) == -1) {
+		close(c->dirfd);
+		free(c);
+		return rc;
+	}
 	if (verb == FTP_V_STOU)
 		ftp_xfer_unique(c->dirfd, c->path, sizeof(c->path));
 	c->append = verb == FTP_V_APPE;
@@ -682,6 +749,7 @@ ftp_xfer_store(struct ftp_session *s, char *arg, enum ftp_verb verb)
 	}
 	if (s->d->files != NULL) {
 		s->xfer->upload = NULL;
+		ftp_xfer_release(s);
 		close(c->dirfd);
 		free(c);
 		return ftp_reply(s, FTP_FILE_BUSY, "Server busy: try again "
@@ -734,6 +802,7 @@ ftp_xfer_opened(struct ftp_session *s, struct ftp_commit *c)
 
 	if (c->status != FTP_UPLOAD_OK) {
 		x->upload = NULL;
+		ftp_xfer_release(s);
 		rc = ftp_xfer_store_refused(s, c->arg, c->status, c->err);
 		free(c);
 		return rc;

@@ -44,6 +44,8 @@
 #define FTPD_WORK_QUEUE		256	/* password checks waiting at most */
 #define FTPD_MEMORY_DEFAULT	(128ULL << 20)	/* --transfer-memory */
 #define FTPD_TRIM_SEC		1	/* memory back this long after */
+#define FTPD_ACCEPT_DEFAULT	60	/* --accept-timeout */
+#define FTPD_TLS_WORKERS_MAX	8	/* threads for TLS, one per CPU */
 
 /* Files the options name, opened once logging has started. */
 struct ftpd_files {
@@ -54,7 +56,8 @@ struct ftpd_files {
 };
 
 enum {
-	OPT_ANON_WRITE = CLI_OPT_DAEMON_FIRST,
+	OPT_ACCEPT_TIMEOUT = CLI_OPT_DAEMON_FIRST,
+	OPT_ANON_WRITE,
 	OPT_DATA_TIMEOUT,
 	OPT_IDLE_TIMEOUT,
 	OPT_LOGIN_DELAY,
@@ -91,6 +94,7 @@ static void	ftpd_open(struct ftpd *, struct ftpd_files *);
 static int	ftpd_file_absent(const char *);
 static void	ftpd_status_cb(evutil_socket_t, short, void *);
 static void	ftpd_trim_cb(evutil_socket_t, short, void *);
+static unsigned	ftpd_cpus(void);
 static void	usage(void) __attribute__((noreturn));
 
 /*
@@ -132,6 +136,8 @@ usage(void)
 	    "      --idle-timeout S    close idle sessions (default 300)\n"
 	    "      --data-timeout S    give up on a stalled data connection "
 	    "(default 300)\n"
+	    "      --accept-timeout S  give up on a data connection not up "
+	    "(default 60)\n"
 	    "      --login-delay S     delay after a failed login "
 	    "(default 1, grows)\n"
 	    "      --transfer-memory N memory for listings and transfer "
@@ -201,6 +207,10 @@ ftpd_option(int ch, const char *arg, struct ftpd *d, struct ftpd_files *f)
 	case OPT_XFERLOG:
 		f->xferlog = arg;
 		break;
+	case OPT_ACCEPT_TIMEOUT:
+		ftpd_seconds("accept-timeout", arg, 0.1, 86400,
+		    &d->data.accept);
+		break;
 	case OPT_DATA_TIMEOUT:
 		ftpd_seconds("data-timeout", arg, 0.1, 86400, &d->data.timeout);
 		break;
@@ -254,6 +264,8 @@ ftpd_options(int argc, char **argv, struct ftpd *d, struct cli_common *cli,
 {
 	static const struct option longopts[] = {
 		CLI_COMMON_LONGOPTS,
+		{ "accept-timeout", required_argument, NULL,
+		    OPT_ACCEPT_TIMEOUT },
 		{ "anon-write",	no_argument, NULL, OPT_ANON_WRITE },
 		{ "data-timeout", required_argument, NULL, OPT_DATA_TIMEOUT },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
@@ -275,6 +287,7 @@ ftpd_options(int argc, char **argv, struct ftpd *d, struct cli_common *cli,
 	int ch;
 
 	memset(f, 0, sizeof(*f));
+	ftp_data_conf_init(&d->data);
 	d->cfg.root = FTPD_DEFAULT_ROOT;
 	d->cfg.idle.tv_sec = 300;
 	d->cfg.login_delay.tv_sec = 1;
@@ -290,6 +303,12 @@ ftpd_options(int argc, char **argv, struct ftpd *d, struct cli_common *cli,
 			ftpd_option(ch, optarg, d, f);
 	if (optind < argc)
 		cli_usage_error("unexpected argument '%s'", argv[optind]);
+	/* Not up within 60 s (vsftpd's accept_timeout), or a shorter stall. */
+	if (!timerisset(&d->data.accept)) {
+		d->data.accept.tv_sec = FTPD_ACCEPT_DEFAULT;
+		if (timercmp(&d->data.timeout, &d->data.accept, <))
+			d->data.accept = d->data.timeout;
+	}
 	if ((f->tls_cert == NULL) != (f->tls_key == NULL))
 		cli_usage_error("--tls-cert and --tls-key go together");
 	if (d->cfg.require_tls && f->tls_cert == NULL)
@@ -343,6 +362,17 @@ ftpd_closed(struct conn *c, const char *why)
 
 	ftp_session_closed(c, why);
 	evtimer_add(d->trim_ev, &tv);
+}
+
+/* The CPUs this process may run on, for the TLS pool (1 to 8). */
+static unsigned
+ftpd_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	return n > FTPD_TLS_WORKERS_MAX ? FTPD_TLS_WORKERS_MAX : (unsigned)n;
 }
 
 static void
@@ -410,6 +440,10 @@ main(int argc, char **argv)
 	if ((cfg->users.n > 0 || cfg->anon_write) && (d.files = ftp_work_new(
 	    d.base, FTPD_FILE_WORKERS, FTPD_WORK_QUEUE, "ftpd-files")) == NULL)
 		fatal(EX_OSERR, "cannot start the file threads");
+	/* PROT P data connections' TLS: one thread per CPU. */
+	if (cfg->tls_ctx != NULL && (d.data.crypto = ftp_work_new(d.base,
+	    ftpd_cpus(), FTPD_WORK_QUEUE, "ftpd-tls")) == NULL)
+		fatal(EX_OSERR, "cannot start the TLS threads");
 	stop.srv = d.srv;
 	stop.timer = d.status_ev;
 	if (life_start(d.base, life_stop_server, &stop) == -1)
@@ -431,6 +465,7 @@ main(int argc, char **argv)
 	event_free(d.trim_ev);
 	ftp_work_free(d.work);
 	ftp_work_free(d.files);
+	ftp_work_free(d.data.crypto);
 	event_base_free(d.base);
 	close(cfg->rootfd);
 	ftp_users_free(&cfg->users);

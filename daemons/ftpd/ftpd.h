@@ -48,7 +48,7 @@ struct ftpd {
 	unsigned long long	 files_received;
 	unsigned long long	 bytes_received;
 	struct ftp_data_conf	 data;		/* for every data connection */
-	struct ftp_throttle	 throttle;	/* failed logins per address */
+	struct ftp_throttle	 throttle;	/* failed logins: addresses, names */
 	struct ftp_budget	 budget;	/* --transfer-memory */
 	struct event		*trim_ev;	/* memory back to the system */
 	/* Password checks; NULL: done in the loop. */

@@ -428,6 +428,8 @@ def attack_tls_stall(d):
         f.sock.settimeout(20 * TF)
         try:
             r = f.getresp()
+        except ftplib.error_temp as e:
+            r = str(e)
         except (ftplib.all_errors + (socket.timeout,)) as e:
             r = "no reply: %s" % e
         el = time.monotonic() - t0
@@ -557,8 +559,10 @@ def attack_pasv_hold(d, lo, hi):
         data = b""
         if port is not None:
             s.sendall(b"RETR hello.txt\r\n")
+            # From the control connection's address, as the server asks.
             ds = socket.create_connection((d.ftp_host, port),
-                                          timeout=30 * TF)
+                                          timeout=30 * TF,
+                                          source_address=("127.0.0.2", 0))
             read_reply(s, 30 * TF)
             data = drain(ds, 10 * TF)
             ds.close()

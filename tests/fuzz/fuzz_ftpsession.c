@@ -186,6 +186,7 @@ fuzz_init(void)
 	fuzz_tree();
 
 	memset(&fuzz_d, 0, sizeof(fuzz_d));
+	ftp_data_conf_init(&fuzz_d.data);
 	snprintf(p, sizeof(p), "%s/root", fuzz_top);
 	if ((cfg->root = strdup(p)) == NULL)
 		abort();
@@ -194,6 +195,7 @@ fuzz_init(void)
 		abort();
 	cfg->idle.tv_sec = 300;
 	fuzz_d.data.timeout.tv_sec = 300;
+	fuzz_d.data.accept.tv_sec = 60;
 	fuzz_d.budget.max = 64 * 1024 * 1024;
 	cfg->xferlog_fd = -1;
 	cfg->check_user = fuzz_check_user;

@@ -11,6 +11,7 @@
  * (ps -L, top -H show what they do).
  */
 #include <sys/queue.h>
+#include <sys/resource.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +34,7 @@ struct ftp_work {
 	struct ftp_jobs		 todo;		/* under mu */
 	size_t			 ntodo;		/* under mu */
 	size_t			 max;		/* jobs waiting at most */
+	int			 nice;		/* of each worker */
 	int			 stop;		/* under mu */
 	int			 pipe[2];	/* workers -> loop: jobs done */
 	struct event		*ev;
@@ -51,6 +53,9 @@ ftp_work_main(void *arg)
 	struct ftp_job *j;
 	ssize_t n;
 
+	/* Bulk work yields to the loop, which must answer at once. */
+	if (w->nice != 0)
+		(void)setpriority(PRIO_PROCESS, (id_t)gettid(), w->nice);
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		while (!w->stop && TAILQ_EMPTY(&w->todo))
@@ -126,13 +131,14 @@ ftp_work_stop(struct ftp_work *w)
 }
 
 /*
- * A pool of n worker threads named name (at most 15 bytes) whose results
- * come back in base's loop, with at most max jobs waiting.  NULL (errno
- * set) if it cannot start.
+ * A pool of n worker threads named name (at most 15 bytes), at niceness
+ * nice (0: as the loop; more: they give way to it), whose results come
+ * back in base's loop, with at most max jobs waiting.  NULL (errno set)
+ * if it cannot start.
  */
 struct ftp_work *
 ftp_work_new(struct event_base *base, unsigned n, size_t max,
-    const char *name)
+    const char *name, int nice)
 {
 	struct ftp_work *w;
 
@@ -140,6 +146,7 @@ ftp_work_new(struct event_base *base, unsigned n, size_t max,
 		return NULL;
 	TAILQ_INIT(&w->todo);
 	w->max = max;
+	w->nice = nice;
 	w->pipe[0] = w->pipe[1] = -1;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);

@@ -32,7 +32,7 @@ struct ftp_job {
 #define FTP_WORK_ALWAYS		0x01
 
 struct ftp_work *ftp_work_new(struct event_base *, unsigned, size_t,
-	    const char *);
+	    const char *, int);
 int	ftp_work_submit(struct ftp_work *, struct ftp_job *, int);
 int	ftp_work_cancel(struct ftp_work *, struct ftp_job *);
 void	ftp_work_free(struct ftp_work *);

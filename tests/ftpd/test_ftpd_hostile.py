@@ -21,7 +21,9 @@ ms during the 4 PROT P downloads; RSS growth within --transfer-memory; no
 raw control byte in the log; under 100 log lines from one flooding client.
 Latency bounds are scaled by the suite's time factor, and get the slack
 of the load measured over the same interval (the bystander's own late
-wake-ups); the median during the downloads (< 3 ms) gets none.  Under valgrind the
+wake-ups); the median during the downloads (< 3 ms) gets none.  Under
+valgrind, which runs one thread at a time, the p99 and median of attack
+10 are reported, not judged (the workers' crypto holds the loop there).  Under valgrind the
 loads are smaller (a memcheck'd loop is 20-50 times slower, and the test
 would run for many minutes otherwise) and RSS is valgrind's own, so the
 memory bounds are not judged there; under ASan freed memory sits in the
@@ -76,7 +78,10 @@ STATS_BIG = 5 if VALGRIND else 20
 LISTERS = 10 if VALGRIND else 40
 PORTS = 2000 if VALGRIND else 12000
 PASV_HOLDERS = 100
-APPE_MIB = int(os.environ.get("HOSTILE_APPE_MIB") or 512)
+# (valgrind holds every thread while one is in copy_file_range: the
+# copy's own length is then the loop's pause, so it is kept short there.)
+APPE_MIB = int(os.environ.get("HOSTILE_APPE_MIB") or (64 if VALGRIND else
+                                                      512))
 TLS_MIB = 16 if VALGRIND else 256
 BUDGET_MIB = 8              # --transfer-memory given to the daemons
 
@@ -356,8 +361,12 @@ def attack_stat(d):
             "%d answered" % n)
         b.max_ok("1. STAT %s flood" % path)
         kib = rss_kib(d.pid) - rss0
-        t.ok(VALGRIND or kib < BUDGET_MIB * 1024,
-             "1. RSS grew %d KiB (budget %d MiB)" % (kib, BUDGET_MIB))
+        if sanitized(d.pid):
+            t.ok(True, "# SKIP RSS under ASan or valgrind, which keep "
+                 "freed memory (%d KiB)" % kib)
+        else:
+            t.ok(kib < BUDGET_MIB * 1024, "1. RSS grew %d KiB (budget %d "
+                 "MiB)" % (kib, BUDGET_MIB))
         s.close()
 
 
@@ -612,9 +621,11 @@ def attack_throttle(d):
          "9. bob's failed logins, alice logging in between: %.2f s, %.2f "
          "s, then %.2f s (0.5 s doubling: 0.5, 1, 2)" % (first, second,
                                                          third))
-    other = fail_login(d, "carol", src="127.0.0.2")
-    t.ok(0 < other < 1.9, "9. another address and name is not slowed by "
-         "them: %.2f s" % other)
+    # The best of two (a moment of load is not the throttle).
+    other = min(fail_login(d, "carol", src="127.0.0.2"),
+                fail_login(d, "dave", src="127.0.0.3"))
+    t.ok(0 < other < first + 1.0, "9. another address and name is not "
+         "slowed by them: %.2f s" % other)
 
 
 def deadlines(d):
@@ -675,13 +686,20 @@ def attack_tls_load(d):
          "first done in %.1f s (%.0f MiB/s each)" % (
              n, TLS_MIB, codes, el, TLS_MIB / el if el else 0),
          [p.stderr.read() for p in ps])
-    bound = P99_MS + b.slack()
-    t.ok(b.error is None and b.ms()[0] > 0 and p99 < bound,
-         "10. during them: %s, p99 bound %.0f ms" % (b.text(), bound),
-         b.error)
-    # The median too: the load cannot excuse a loop that is always busy.
-    t.ok(p50 < P50_MS, "10. and their median %.2f ms < %.0f ms" % (
-        p50, P50_MS))
+    if VALGRIND:
+        # valgrind runs one thread at a time: a TLS worker's crypto (50
+        # times slower under memcheck) holds the loop for its slice, so
+        # what the loop does not do cannot show here.
+        t.ok(True, "# SKIP p99 and median under valgrind: %s" % b.text())
+        t.ok(True, "# SKIP (the same)")
+    else:
+        bound = P99_MS + b.slack()
+        t.ok(b.error is None and b.ms()[0] > 0 and p99 < bound,
+             "10. during them: %s, p99 bound %.0f ms" % (b.text(), bound),
+             b.error)
+        # The median too: the load cannot excuse a loop always busy.
+        t.ok(p50 < P50_MS, "10. and their median %.2f ms < %.0f ms" % (
+            p50, P50_MS))
     t.ok(mx < MAX_MS + b.slack(), "10. and the worst round trip %.1f ms "
          "< %.0f ms" % (mx, MAX_MS + b.slack()))
 

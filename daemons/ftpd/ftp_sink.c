@@ -57,8 +57,8 @@ ftp_sink_write(struct ftp_sink *k, const char *raw, size_t n)
 	if (!k->ascii) {
 		if (ftp_sink_write_all(k->fd, raw, n) == -1)
 			goto fail;
-	} else {
-		if (k->prev_cr && n > 0 && raw[0] != '\n')
+	} else if (n > 0) {
+		if (k->prev_cr && raw[0] != '\n')
 			out[o++] = '\r';
 		k->prev_cr = 0;
 		for (i = 0; i < n; i++) {

@@ -43,7 +43,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ftptest import Tree, start, read_reply  # noqa: E402
+from ftptest import (Tree, start, read_reply, rss_kib,  # noqa: E402
+                     ReuseFTP_TLS, tls_context)
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
 import taplib  # noqa: E402
 from taplib import Tap, binary, free_port_range, under_valgrind  # noqa: E402
@@ -84,14 +85,6 @@ APPE_MIB = int(os.environ.get("HOSTILE_APPE_MIB") or (64 if VALGRIND else
                                                       512))
 TLS_MIB = 16 if VALGRIND else 256
 BUDGET_MIB = 8              # --transfer-memory given to the daemons
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def sanitized(pid):
@@ -256,6 +249,22 @@ def drain(s, limit, until=None):
     return bytes(got)
 
 
+def replies(s, end, count, limit):
+    """What s sends until count replies ending with end have come (or the
+    peer closes, or limit seconds pass)."""
+    got = bytearray()
+    s.settimeout(limit)
+    try:
+        while got.count(end) < count:
+            c = s.recv(1 << 20)
+            if not c:
+                break
+            got += c
+    except OSError:
+        pass
+    return got
+
+
 def log_since(d, mark):
     return d.output()[mark:]
 
@@ -270,24 +279,6 @@ def make_dir(path, n):
 def sparse(path, mib):
     with open(path, "wb") as f:
         f.truncate(mib * 1024 * 1024)
-
-
-class ReuseFTP_TLS(ftplib.FTP_TLS):
-    """FTP_TLS whose data connections resume the control session."""
-
-    def ntransfercmd(self, cmd, rest=None):
-        conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
-        if self._prot_p:
-            conn = self.context.wrap_socket(conn, server_hostname=self.host,
-                                            session=self.sock.session)
-        return conn, size
-
-
-def tls_context():
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 def fail_login(d, user, src=None):
@@ -344,16 +335,7 @@ def attack_stat(d):
         with Bystander(d) as b:
             t0 = time.monotonic()
             s.sendall(b"STAT %s\r\n" % path.encode() * lines)
-            got = bytearray()
-            s.settimeout(120 * TF)
-            try:
-                while got.count(b"\r\n213 End") < lines:
-                    c = s.recv(1 << 20)
-                    if not c:
-                        break
-                    got += c
-            except OSError:
-                pass
+            got = replies(s, b"\r\n213 End", lines, 120 * TF)
             el = time.monotonic() - t0
         n = got.count(b"\r\n213 End")
         t.ok(n == lines, "1. %d STAT %s (%d entries) answered in %.2f s" % (
@@ -549,16 +531,7 @@ def attack_port_flood(d):
     with Bystander(d) as b:
         t0 = time.monotonic()
         s.sendall(b"PORT 10,0,0,1,4,1\r\n" * PORTS)
-        got = bytearray()
-        s.settimeout(60 * TF)
-        try:
-            while got.count(b"\r\n") < PORTS:
-                c = s.recv(1 << 20)
-                if not c:
-                    break
-                got += c
-        except OSError:
-            pass
+        got = replies(s, b"\r\n", PORTS, 60 * TF)
         el = time.monotonic() - t0
     s.sendall(b"QUIT\r\n")
     drain(s, 5 * TF)

@@ -368,7 +368,9 @@ ftpd_closed(struct conn *c, const char *why)
 	struct timeval tv = { FTPD_TRIM_SEC, 0 };
 
 	ftp_session_closed(c, why);
-	evtimer_add(d->trim_ev, &tv);
+	/* Not pushed back by each close: a steady churn trims too. */
+	if (!evtimer_pending(d->trim_ev, NULL))
+		evtimer_add(d->trim_ev, &tv);
 }
 
 /* The CPUs this process may run on, for the TLS pool (1 to 8). */

@@ -1,16 +1,23 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * One clock on the wall.  Connects to each address of the host in turn,
- * takes the last whole line of each read as the time, and calls a clock
- * down when it refuses, closes, or stays silent for CLOCK_SILENCE seconds;
- * then retries after a back-off that doubles from 0.5 s up to 8 s.  All
- * clocks share one event loop, so a dead one never holds the others up.
+ * takes the last whole line of each read as the time, and notes when it
+ * arrived (the kernel's receive timestamp) to tell how far the clock is
+ * from ours (offset.c).  A clock with no line for CLOCK_SILENT_MS plus two
+ * round trips is silent but kept: on a slow, lossy path TCP may still be
+ * resending.  After CLOCK_DOWN_MS (plus two round trips) it is down, as is
+ * one that refuses or closes; it is retried after a back-off that doubles
+ * from 0.5 s up to 8 s, its host name looked up again first.  All clocks
+ * share one event loop, so a dead one never holds the others up.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <netdb.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,21 +25,27 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "clock.h"
 #include "lineio.h"
+#include "lookup.h"
 #include "monotime.h"
 #include "text.h"
 
+#define CLOCK_RTT_MAX_MS	60000	/* a round trip counted at most */
+
 static void	clock_attempt(struct clock *);
+static void	clock_reconnect(struct clock *);
 static void	clock_close(struct clock *);
 static void	clock_fail(struct clock *, const char *);
 static void	clock_fail_errno(struct clock *, int);
 static void	clock_arm(struct clock *, unsigned);
-static void	clock_read_cb(struct bufferevent *, void *);
-static void	clock_event_cb(struct bufferevent *, short, void *);
+static void	clock_rtt(struct clock *);
+static void	clock_lookup_check(struct clock *);
+static void	clock_offset(struct clock *, const struct timespec *);
+static void	clock_connect_cb(evutil_socket_t, short, void *);
+static void	clock_read_cb(evutil_socket_t, short, void *);
 static void	clock_timer_cb(evutil_socket_t, short, void *);
 
 /* The wait after this one: doubled, at most CLOCK_BACKOFF_MAX_MS. */
@@ -42,6 +55,21 @@ clock_backoff_next(unsigned ms)
 	if (ms < CLOCK_BACKOFF_FIRST_MS)
 		return CLOCK_BACKOFF_FIRST_MS;
 	return ms >= CLOCK_BACKOFF_MAX_MS / 2 ? CLOCK_BACKOFF_MAX_MS : ms * 2;
+}
+
+/*
+ * A silence of base milliseconds stretched by two round trips: a line
+ * lost on the way is resent after about one, and arrives half of one
+ * later.
+ */
+unsigned
+clock_silence_ms(const struct clock *c, unsigned base)
+{
+	unsigned long rtt_ms = c->rtt_us / 1000;
+
+	if (rtt_ms > CLOCK_RTT_MAX_MS)
+		rtt_ms = CLOCK_RTT_MAX_MS;
+	return base + 2 * (unsigned)rtt_ms;
 }
 
 /*
@@ -62,6 +90,11 @@ clock_new(struct event_base *base, const struct spec *sp, struct addrinfo *ai,
 		free(c);
 		return NULL;
 	}
+	if ((c->in = evbuffer_new()) == NULL) {
+		event_free(c->timer);
+		free(c);
+		return NULL;
+	}
 	c->spec = *sp;
 	if (strchr(sp->host, ':') != NULL)
 		r = snprintf(c->addr, sizeof(c->addr), "[%s]:%s", sp->host,
@@ -73,6 +106,7 @@ clock_new(struct event_base *base, const struct spec *sp, struct addrinfo *ai,
 		c->addr[0] = '\0';
 	c->base = base;
 	c->ai = ai;
+	c->fd = -1;
 	c->retry = retry;
 	c->utf8 = utf8;
 	c->backoff_ms = CLOCK_BACKOFF_FIRST_MS;
@@ -89,18 +123,48 @@ clock_free(struct clock *c)
 	if (c == NULL)
 		return;
 	clock_close(c);
+	lookup_drop(c->lookup);
 	event_free(c->timer);
+	evbuffer_free(c->in);
 	if (c->ai != NULL)
 		freeaddrinfo(c->ai);
 	free(c);
 }
 
-/* Starts the first connection, to the host's first address. */
+/* Starts a connection, to the host's first address. */
 void
 clock_start(struct clock *c)
 {
 	c->try = c->ai;
 	clock_attempt(c);
+}
+
+/*
+ * Connects again after a failure.  A host given by name is looked up
+ * again first, so that a name moved to another address is followed; the
+ * lookup runs in the background and the timer polls it.
+ */
+static void
+clock_reconnect(struct clock *c)
+{
+	struct timeval now, wait;
+
+	if (spec_host_fixed(c->spec.host) ||
+	    (c->lookup = lookup_start(c->spec.host, c->spec.port)) == NULL) {
+		/* An address or localhost, or no lookup possible: as before. */
+		clock_start(c);
+		return;
+	}
+	c->try = NULL;
+	c->state = CLOCK_CONNECTING;
+	monotime_tv(&now);
+	wait.tv_sec = CLOCK_CONNECT_MS / 1000;
+	wait.tv_usec = (CLOCK_CONNECT_MS % 1000) * 1000;
+	timeradd(&now, &wait, &c->lookup_until);
+	/* From files it takes a millisecond: look soon, then less often. */
+	c->lookup_poll_ms = 1;
+	clock_arm(c, c->lookup_poll_ms);
+	c->changed(c, c->arg);
 }
 
 /* A clock that is down is tried again now rather than at its timer. */
@@ -110,17 +174,24 @@ clock_retry_now(struct clock *c)
 	if (c->state != CLOCK_DOWN || !c->retry)
 		return;
 	evtimer_del(c->timer);
-	clock_start(c);
+	clock_reconnect(c);
 }
 
-/* Gives up on a clock that has not answered (--once ran out of time). */
+/*
+ * Gives up on a clock that has not answered (--once ran out of time): why
+ * it is down, or "silent" when it connected but said nothing.
+ */
 void
 clock_give_up(struct clock *c, const char *why)
 {
 	c->retry = 0;
 	if (c->state != CLOCK_CONNECTING)
 		return;
+	if (c->connected)
+		why = "silent";
 	clock_close(c);
+	lookup_drop(c->lookup);
+	c->lookup = NULL;
 	evtimer_del(c->timer);
 	c->state = CLOCK_DOWN;
 	c->failures++;
@@ -131,10 +202,15 @@ clock_give_up(struct clock *c, const char *why)
 static void
 clock_close(struct clock *c)
 {
-	if (c->bev != NULL) {
-		bufferevent_free(c->bev);
-		c->bev = NULL;
+	if (c->io != NULL) {
+		event_free(c->io);
+		c->io = NULL;
 	}
+	if (c->fd != -1) {
+		close(c->fd);
+		c->fd = -1;
+	}
+	evbuffer_drain(c->in, evbuffer_get_length(c->in));
 	c->connected = 0;
 }
 
@@ -148,16 +224,27 @@ clock_arm(struct clock *c, unsigned ms)
 	evtimer_add(c->timer, &tv);
 }
 
+/* The connection's smoothed round trip, as TCP measured it. */
+static void
+clock_rtt(struct clock *c)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+	    len >= offsetof(struct tcp_info, tcpi_rttvar))
+		c->rtt_us = ti.tcpi_rtt;
+}
+
 /*
- * Connects to c->try.  The socket is connected here rather than by
- * bufferevent_socket_connect(), so that a refusal known at once keeps its
- * errno; an address that fails at once passes to the next.
+ * Connects to c->try.  An address that fails at once passes to the next;
+ * the rest is up to clock_connect_cb.
  */
 static void
 clock_attempt(struct clock *c)
 {
 	struct addrinfo *a;
-	int fd, e = EHOSTUNREACH;
+	int fd, e = EHOSTUNREACH, on = 1;
 
 	clock_close(c);
 	c->state = CLOCK_CONNECTING;
@@ -170,31 +257,60 @@ clock_attempt(struct clock *c)
 			e = errno;
 			continue;
 		}
+		/* Each read says when its data arrived (clock_offset). */
+		(void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on,
+		    sizeof(on));
 		if (connect(fd, a->ai_addr, a->ai_addrlen) == -1 &&
 		    errno != EINPROGRESS) {
 			e = errno;
 			close(fd);
 			continue;
 		}
-		if ((c->bev = bufferevent_socket_new(c->base, fd,
-		    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
-			close(fd);
-			clock_fail(c, "out of memory");
-			return;
-		}
-		bufferevent_setcb(c->bev, clock_read_cb, NULL, clock_event_cb,
-		    c);
-		/* At most one line and a bit buffered: line_read bounds it. */
-		bufferevent_setwatermark(c->bev, EV_READ, 0, CLOCK_LINE_MAX);
-		if (bufferevent_socket_connect(c->bev, NULL, 0) == -1 ||
-		    bufferevent_enable(c->bev, EV_READ) == -1) {
+		c->fd = fd;
+		if ((c->io = event_new(c->base, fd, EV_WRITE, clock_connect_cb,
+		    c)) == NULL || event_add(c->io, NULL) == -1) {
 			clock_fail(c, "cannot watch the socket");
 			return;
 		}
-		clock_arm(c, CLOCK_SILENCE * 1000);
+		clock_arm(c, CLOCK_CONNECT_MS);
 		return;
 	}
 	clock_fail_errno(c, e);
+}
+
+/* The connection is made or refused. */
+static void
+clock_connect_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct clock *c = arg;
+	socklen_t len = sizeof(int);
+	int e = 0;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) == -1)
+		e = errno;
+	if (e != 0) {
+		clock_fail_errno(c, e);
+		return;
+	}
+	event_free(c->io);
+	if ((c->io = event_new(c->base, fd, EV_READ | EV_PERSIST,
+	    clock_read_cb, c)) == NULL || event_add(c->io, NULL) == -1) {
+		clock_fail(c, "cannot watch the socket");
+		return;
+	}
+	c->connected = 1;
+	offset_reset(&c->filter);
+	c->has_offset = 0;
+	clock_rtt(c);
+	/*
+	 * The first line comes at the clock's next second.  A clock tried
+	 * once (--once) has until the deadline: one that systemd starts on
+	 * this very connection may take a few seconds.
+	 */
+	if (c->retry)
+		clock_arm(c, clock_silence_ms(c, CLOCK_SILENT_MS));
+	else
+		evtimer_del(c->timer);
 }
 
 /* The reason shown for a failed connection, short enough for the wall. */
@@ -254,18 +370,73 @@ clock_fail(struct clock *c, const char *why)
 	c->changed(c, c->arg);
 }
 
-/* New lines: the last whole one is the time now. */
+/*
+ * One line's offset into the filter.  Only a read that ended with a whole
+ * line counts: its timestamp is that of the data that completed the line.
+ */
 static void
-clock_read_cb(struct bufferevent *bev, void *arg)
+clock_offset(struct clock *c, const struct timespec *at)
+{
+	int sec;
+
+	if (evbuffer_get_length(c->in) != 0 ||
+	    (sec = offset_line_seconds(c->time, strlen(c->time))) == -1)
+		return;
+	clock_rtt(c);
+	offset_add(&c->filter, offset_sample(at, c->rtt_us, sec));
+	c->has_offset = offset_get(&c->filter, &c->offset) == 0;
+}
+
+/*
+ * New data: the last whole line is the time now.  One read per wake-up,
+ * at most a line's worth: a clock that floods cannot hold the loop.
+ */
+static void
+clock_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct clock *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	char line[CLOCK_LINE_MAX];
+	char buf[CLOCK_LINE_MAX], line[CLOCK_LINE_MAX];
+	union {
+		struct cmsghdr	hdr;
+		char		space[CMSG_SPACE(sizeof(struct timespec))];
+	} control;
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr msg;
+	struct cmsghdr *cm;
+	struct timespec at;
 	enum line_result r;
+	ssize_t n;
 	size_t len;
-	int got = 0;
+	int got = 0, stamped = 0;
 
-	while ((r = line_read(in, line, sizeof(line), &len)) == LINE_OK) {
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = control.space;
+	msg.msg_controllen = sizeof(control.space);
+	if ((n = recvmsg(fd, &msg, 0)) == -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			clock_fail_errno(c, errno);
+		return;
+	}
+	if (n == 0) {
+		clock_fail(c, "closed");
+		return;
+	}
+	for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm))
+		if (cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_TIMESTAMPNS &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(at))) {
+			memcpy(&at, CMSG_DATA(cm), sizeof(at));
+			stamped = 1;
+		}
+	if (!stamped)
+		clock_gettime(CLOCK_REALTIME, &at);
+	if (evbuffer_add(c->in, buf, (size_t)n) == -1) {
+		clock_fail(c, "out of memory");
+		return;
+	}
+	while ((r = line_read(c->in, line, sizeof(line), &len)) == LINE_OK) {
 		text_clean(c->time, sizeof(c->time), line, len, c->utf8);
 		got = 1;
 	}
@@ -275,32 +446,57 @@ clock_read_cb(struct bufferevent *bev, void *arg)
 	}
 	if (!got)
 		return;
+	clock_offset(c, &at);
 	c->lines++;
 	c->state = CLOCK_UP;
 	c->answered = 1;
 	c->backoff_ms = CLOCK_BACKOFF_FIRST_MS;
 	c->why[0] = '\0';
-	clock_arm(c, CLOCK_SILENCE * 1000);
+	monotime_tv(&c->last_line);
+	clock_arm(c, clock_silence_ms(c, CLOCK_SILENT_MS));
 	c->changed(c, c->arg);
 }
 
+/* The host looked up again: connect to what it says now, or fail. */
 static void
-clock_event_cb(struct bufferevent *bev, short what, void *arg)
+clock_lookup_check(struct clock *c)
 {
-	struct clock *c = arg;
-	int e = EVUTIL_SOCKET_ERROR();
+	struct addrinfo *res = NULL;
+	struct timeval now;
 
-	if (what & BEV_EVENT_CONNECTED) {
-		c->connected = 1;
+	switch (lookup_poll(c->lookup, &res)) {
+	case LOOKUP_PENDING:
+		monotime_tv(&now);
+		if (timercmp(&now, &c->lookup_until, <)) {
+			c->lookup_poll_ms = c->lookup_poll_ms * 2 >
+			    CLOCK_LOOKUP_POLL_MS ? CLOCK_LOOKUP_POLL_MS :
+			    c->lookup_poll_ms * 2;
+			clock_arm(c, c->lookup_poll_ms);
+			return;
+		}
+		lookup_drop(c->lookup);
+		c->lookup = NULL;
+		clock_fail(c, "cannot resolve");
+		return;
+	case LOOKUP_FOUND:
+		c->lookup = NULL;
+		if (c->ai != NULL)
+			freeaddrinfo(c->ai);
+		c->ai = res;
+		clock_start(c);
+		return;
+	case LOOKUP_UNKNOWN:
+		c->lookup = NULL;
+		clock_fail(c, "unknown host");
+		return;
+	default:
+		c->lookup = NULL;
+		clock_fail(c, "cannot resolve");
 		return;
 	}
-	if (what & BEV_EVENT_EOF)
-		clock_fail(c, "closed");
-	else if (what & BEV_EVENT_ERROR)
-		clock_fail_errno(c, e);
 }
 
-/* Silent too long, or time for a retry. */
+/* A timeout, a silence, or time for a retry. */
 static void
 clock_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -308,12 +504,22 @@ clock_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	switch (c->state) {
 	case CLOCK_DOWN:
-		clock_start(c);
+		clock_reconnect(c);
 		break;
 	case CLOCK_CONNECTING:
-		clock_fail(c, c->connected ? "silent" : "no answer");
+		if (c->lookup != NULL)
+			clock_lookup_check(c);
+		else
+			clock_fail(c, c->connected ? "silent" : "no answer");
 		break;
 	case CLOCK_UP:
+		/* Kept connected: a resent line may still come. */
+		c->state = CLOCK_SILENT;
+		clock_arm(c, clock_silence_ms(c, CLOCK_DOWN_MS) -
+		    clock_silence_ms(c, CLOCK_SILENT_MS));
+		c->changed(c, c->arg);
+		break;
+	case CLOCK_SILENT:
 		clock_fail(c, "silent");
 		break;
 	}

@@ -3,8 +3,9 @@
  * clockwall: a wall of clocks, like the ones in business offices, fed by
  * several clockd at once (Exercise 8.1).  One event loop connects to every
  * clock concurrently; on a terminal the table is redrawn in place as lines
- * arrive, elsewhere each new time is one plain line.  --once prints one
- * snapshot for scripts.
+ * arrive, elsewhere each new time is one plain line.  Each clock's offset
+ * from ours is shown beside its time, and a clock further off than
+ * --max-offset is marked.  --once prints one snapshot for scripts.
  */
 #include <sys/types.h>
 
@@ -23,6 +24,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "log.h"
+#include "lookup.h"
 #include "numparse.h"
 #include "spec.h"
 #include "view.h"
@@ -30,9 +32,22 @@
 #define WALL_UI_TICK_MS		100	/* spinner frame, as in the book */
 #define WALL_REDRAW_MS		15	/* lines arriving together: one frame */
 #define WALL_ONCE_TIMEOUT	5.0	/* --once waits at most this long */
+#define WALL_ONCE_LINES		3	/* --once: lines for a median offset */
+#define WALL_EXIT_OFF		1	/* --once: every clock up, one off */
 
 enum {
 	OPT_ONCE = CLI_OPT_DAEMON_FIRST,
+};
+
+/* What a key asks of the live view. */
+enum wall_key {
+	KEY_NONE,
+	KEY_UP,
+	KEY_DOWN,
+	KEY_PAGE_UP,
+	KEY_PAGE_DOWN,
+	KEY_HOME,
+	KEY_END,
 };
 
 struct wall {
@@ -65,6 +80,8 @@ static size_t	wall_specs(int, char **, const char *, int, struct spec *);
 static void	wall_clocks(struct wall *, const struct spec *, size_t, int);
 static void	wall_events(struct wall *, int);
 static void	wall_free(struct wall *);
+static size_t	wall_key_escape(const char *, size_t, enum wall_key *);
+static void	wall_key_scroll(struct wall *, enum wall_key);
 
 static void
 usage(void)
@@ -77,17 +94,19 @@ usage(void)
 	    "  -c, --config DIR      without clocks given, read DIR/"
 	    "clock@PORT.env\n"
 	    "                        (default %s)\n"
+	    "  -m, --max-offset SECS a clock further from ours is shown off\n"
+	    "                        (default %.1f)\n"
 	    "      --once            print one snapshot and exit\n"
 	    "  -t, --timeout SECS    --once waits at most SECS (default %.0f)\n"
 	    "  -h, --help            show this help and exit\n"
 	    "      --version         show the version and exit\n"
 	    "\n"
-	    "Keys: q quits, r retries the clocks that are down.  Exit status: "
-	    "0, or\n"
-	    "69 when --once found a clock down; 64 usage, 78 no clocks "
+	    "Keys: q quits, r retries the clocks that are down, j/k or arrows "
+	    "scroll,\nspace/b page.  Exit status: 0; with --once 69 when a "
+	    "clock is down,\n%d when one is off; 64 usage, 78 no clocks "
 	    "configured.\n"
 	    "See clockwall(1).\n", cli_progname(), SPEC_CONFIG_DIR,
-	    WALL_ONCE_TIMEOUT);
+	    VIEW_MAX_OFFSET, WALL_ONCE_TIMEOUT, WALL_EXIT_OFF);
 	exit(EX_OK);
 }
 
@@ -151,8 +170,8 @@ wall_redraw_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * A clock has a new time or state.  --once ends when every clock has
- * answered or failed for good.
+ * A clock has a new time or state.  --once ends when every clock has sent
+ * WALL_ONCE_LINES lines (its offset a median of them) or failed for good.
  */
 static void
 wall_changed_cb(struct clock *c, void *arg)
@@ -163,8 +182,8 @@ wall_changed_cb(struct clock *c, void *arg)
 
 	if (w->once) {
 		for (i = 0; i < w->n; i++)
-			if (w->clocks[i] == NULL || (!w->clocks[i]->answered &&
-			    w->clocks[i]->state != CLOCK_DOWN))
+			if (w->clocks[i] == NULL || (w->clocks[i]->lines <
+			    WALL_ONCE_LINES && w->clocks[i]->state != CLOCK_DOWN))
 				return;
 		event_base_loopexit(w->base, NULL);
 		return;
@@ -180,7 +199,10 @@ wall_changed_cb(struct clock *c, void *arg)
 		event_add(w->ui_ev, &tick);
 }
 
-/* --once ran out of time: what has not answered by now is down. */
+/*
+ * --once ran out of time: what has not answered by now is down; a clock
+ * that answered shows what it has.
+ */
 static void
 wall_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -193,8 +215,9 @@ wall_deadline_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * The spinner turns; retry countdowns are redrawn twice a second.  With
- * every clock up the timer stops: the lines themselves redraw the wall.
+ * The spinner turns; retry countdowns and silences are redrawn twice a
+ * second.  With every clock up the timer stops: the lines themselves
+ * redraw the wall.
  */
 static void
 wall_ui_cb(evutil_socket_t fd, short what, void *arg)
@@ -208,7 +231,7 @@ wall_ui_cb(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < w->n; i++) {
 		if (w->clocks[i]->state == CLOCK_CONNECTING)
 			spinning = 1;
-		else if (w->clocks[i]->state == CLOCK_DOWN)
+		else if (w->clocks[i]->state != CLOCK_UP)
 			down = 1;
 	}
 	if (spinning || (down && w->ticks % 5 == 0))
@@ -217,11 +240,98 @@ wall_ui_cb(evutil_socket_t fd, short what, void *arg)
 		event_del(w->ui_ev);
 }
 
-/* Keys on the live view: q quits, r retries now, Ctrl-L redraws. */
+/*
+ * A terminal's escape sequence at p (n bytes): the arrows, Page Up/Down,
+ * Home and End, as xterm and the Linux console send them.  Returns the
+ * bytes it takes (1 for a lone ESC) and the key in *key.
+ */
+static size_t
+wall_key_escape(const char *p, size_t n, enum wall_key *key)
+{
+	size_t i;
+
+	*key = KEY_NONE;
+	if (n < 3 || (p[1] != '[' && p[1] != 'O'))
+		return 1;
+	switch (p[2]) {
+	case 'A':
+		*key = KEY_UP;
+		return 3;
+	case 'B':
+		*key = KEY_DOWN;
+		return 3;
+	case 'H':
+		*key = KEY_HOME;
+		return 3;
+	case 'F':
+		*key = KEY_END;
+		return 3;
+	}
+	/* CSI digits ~ */
+	for (i = 2; i < n && p[i] >= '0' && p[i] <= '9'; i++)
+		;
+	if (i == 2 || i == n || p[i] != '~')
+		return i < n ? i + 1 : n;
+	switch (p[2]) {
+	case '1':
+	case '7':
+		*key = i == 3 ? KEY_HOME : KEY_NONE;
+		break;
+	case '4':
+	case '8':
+		*key = i == 3 ? KEY_END : KEY_NONE;
+		break;
+	case '5':
+		*key = i == 3 ? KEY_PAGE_UP : KEY_NONE;
+		break;
+	case '6':
+		*key = i == 3 ? KEY_PAGE_DOWN : KEY_NONE;
+		break;
+	}
+	return i + 1;
+}
+
+/* Moves the page of a wall taller than the window. */
+static void
+wall_key_scroll(struct wall *w, enum wall_key key)
+{
+	long page = w->view->page > 1 ? (long)w->view->page - 1 : 1;
+
+	switch (key) {
+	case KEY_UP:
+		view_scroll(w->view, -1, w->n);
+		break;
+	case KEY_DOWN:
+		view_scroll(w->view, 1, w->n);
+		break;
+	case KEY_PAGE_UP:
+		view_scroll(w->view, -page, w->n);
+		break;
+	case KEY_PAGE_DOWN:
+		view_scroll(w->view, page, w->n);
+		break;
+	case KEY_HOME:
+		view_scroll(w->view, -(long)w->n, w->n);
+		break;
+	case KEY_END:
+		view_scroll(w->view, (long)w->n, w->n);
+		break;
+	case KEY_NONE:
+		return;
+	}
+	wall_redraw_soon(w);
+}
+
+/*
+ * Keys on the live view: q quits, r retries now, Ctrl-L redraws; j/k and
+ * the arrows scroll by a row, space/b and Page Down/Up by a page, g/G and
+ * Home/End go to the top and the bottom.
+ */
 static void
 wall_key_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct wall *w = arg;
+	enum wall_key key;
 	char buf[64];
 	ssize_t n, i;
 	size_t j;
@@ -235,6 +345,7 @@ wall_key_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	for (i = 0; i < n; i++) {
+		key = KEY_NONE;
 		switch (buf[i]) {
 		case 'q':
 		case 'Q':
@@ -250,7 +361,31 @@ wall_key_cb(evutil_socket_t fd, short what, void *arg)
 			(void)view_enter(w->view);
 			wall_redraw_soon(w);
 			break;
+		case 'j':
+			key = KEY_DOWN;
+			break;
+		case 'k':
+			key = KEY_UP;
+			break;
+		case ' ':
+		case 'f':
+			key = KEY_PAGE_DOWN;
+			break;
+		case 'b':
+			key = KEY_PAGE_UP;
+			break;
+		case 'g':
+			key = KEY_HOME;
+			break;
+		case 'G':
+			key = KEY_END;
+			break;
+		case '\033':
+			i += (ssize_t)wall_key_escape(buf + i, (size_t)(n - i),
+			    &key) - 1;
+			break;
 		}
+		wall_key_scroll(w, key);
 	}
 }
 
@@ -314,6 +449,7 @@ wall_free(struct wall *w)
 		event_free(w->deadline_ev);
 	view_free(w->view);
 	event_base_free(w->base);
+	lookup_reap();
 }
 
 /*
@@ -380,6 +516,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "config",	required_argument, NULL, 'c' },
 		{ "help",	no_argument,	   NULL, 'h' },
+		{ "max-offset",	required_argument, NULL, 'm' },
 		{ "once",	no_argument,	   NULL, OPT_ONCE },
 		{ "timeout",	required_argument, NULL, 't' },
 		{ "version",	no_argument,	   NULL, CLI_OPT_VERSION },
@@ -388,7 +525,7 @@ main(int argc, char **argv)
 	static struct spec specs[SPEC_CLOCKS_MAX];
 	struct cli_common cli;
 	struct wall w;
-	struct timeval timeout;
+	struct timeval timeout, max_offset;
 	const char *config = NULL, *term;
 	size_t i, n;
 	int ch, utf8, live;
@@ -397,13 +534,23 @@ main(int argc, char **argv)
 	cli_init(&cli, argv[0]);
 	timeout.tv_sec = (time_t)WALL_ONCE_TIMEOUT;
 	timeout.tv_usec = 0;
-	while ((ch = getopt_long(argc, argv, "c:ht:", longopts, NULL)) != -1) {
+	max_offset.tv_sec = 0;
+	max_offset.tv_usec = (suseconds_t)(VIEW_MAX_OFFSET * 1e6);
+	while ((ch = getopt_long(argc, argv, "c:hm:t:", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'c':
 			config = optarg;
 			break;
 		case 'h':
 			usage();
+		case 'm':
+			if (parse_seconds(optarg, 0.001, OFFSET_PERIOD / 2,
+			    &max_offset) == -1)
+				cli_usage_error("bad --max-offset '%s' "
+				    "(0.001-%d seconds)", optarg,
+				    OFFSET_PERIOD / 2);
+			break;
 		case 't':
 			if (parse_seconds(optarg, 0.1, 3600, &timeout) == -1)
 				cli_usage_error("bad --timeout '%s' "
@@ -433,6 +580,8 @@ main(int argc, char **argv)
 	    view_colour_ok(term, getenv("COLORTERM"), getenv("NO_COLOR")),
 	    STDOUT_FILENO)) == NULL)
 		fatalx(EX_OSERR, "out of memory");
+	w.view->max_offset = (double)max_offset.tv_sec +
+	    (double)max_offset.tv_usec / 1e6;
 	view_names(w.view, w.clocks, w.n);
 	wall_events(&w, live);
 	if (w.once)
@@ -448,6 +597,9 @@ main(int argc, char **argv)
 	if (w.once) {
 		view_leave(w.view);
 		w.exit_code = EX_OK;
+		for (i = 0; i < w.n; i++)
+			if (w.exit_code == EX_OK && view_off(w.view, w.clocks[i]))
+				w.exit_code = WALL_EXIT_OFF;
 		for (i = 0; i < w.n; i++)
 			if (!w.clocks[i]->answered)
 				w.exit_code = EX_UNAVAILABLE;

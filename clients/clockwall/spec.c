@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -300,9 +301,54 @@ spec_config_read(const char *dir, struct spec *specs, size_t max,
 	return 0;
 }
 
+/* What a clock's host is looked up with: TCP, either family. */
+void
+spec_hints(struct addrinfo *hints)
+{
+	memset(hints, 0, sizeof(*hints));
+	hints->ai_family = AF_UNSPEC;
+	hints->ai_socktype = SOCK_STREAM;
+	hints->ai_flags = AI_NUMERICSERV;
+}
+
+/* Whether a getaddrinfo() error says the name does not exist. */
+int
+spec_unknown_host(int gai_error)
+{
+	switch (gai_error) {
+	case EAI_NONAME:
+#ifdef EAI_NODATA
+	case EAI_NODATA:
+#endif
+#ifdef EAI_ADDRFAMILY
+	case EAI_ADDRFAMILY:
+#endif
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /*
- * Resolves the clock's host once, at start.  The result says whether the
- * name is unknown (a usage error) or the resolver failed (unavailable).
+ * Whether host always means the same addresses: an address, or
+ * "localhost", which is the loopback (RFC 6761).  Such a host is not
+ * looked up again before a reconnection.
+ */
+int
+spec_host_fixed(const char *host)
+{
+	struct in6_addr a;
+
+	return inet_pton(AF_INET, host, &a) == 1 ||
+	    inet_pton(AF_INET6, host, &a) == 1 ||
+	    strcasecmp(host, "localhost") == 0;
+}
+
+/*
+ * Resolves the clock's host at start.  The result says whether the name
+ * is unknown (a usage error) or the resolver failed (unavailable).
+ * "localhost" is the loopback even where no resolver says so (a minimal
+ * system without /etc/hosts).
  */
 enum spec_resolve_result
 spec_resolve(const struct spec *sp, struct addrinfo **res, char *err,
@@ -311,24 +357,13 @@ spec_resolve(const struct spec *sp, struct addrinfo **res, char *err,
 	struct addrinfo hints;
 	int r;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
+	spec_hints(&hints);
 	if ((r = getaddrinfo(sp->host, sp->port, &hints, res)) == 0)
+		return SPEC_RESOLVED;
+	if (strcasecmp(sp->host, "localhost") == 0 &&
+	    getaddrinfo(NULL, sp->port, &hints, res) == 0)
 		return SPEC_RESOLVED;
 	snprintf(err, errlen, "%s: cannot resolve '%s': %s", sp->name,
 	    sp->host, gai_strerror(r));
-	switch (r) {
-	case EAI_NONAME:
-#ifdef EAI_NODATA
-	case EAI_NODATA:
-#endif
-#ifdef EAI_ADDRFAMILY
-	case EAI_ADDRFAMILY:
-#endif
-		return SPEC_UNKNOWN_HOST;
-	default:
-		return SPEC_RESOLVE_FAILED;
-	}
+	return spec_unknown_host(r) ? SPEC_UNKNOWN_HOST : SPEC_RESOLVE_FAILED;
 }

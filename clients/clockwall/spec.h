@@ -8,7 +8,7 @@
 #define SPEC_NAME_MAX	64	/* bytes of a name, with its NUL */
 #define SPEC_HOST_MAX	256
 #define SPEC_PORT_MAX	8
-#define SPEC_CLOCKS_MAX	64	/* clocks on one wall */
+#define SPEC_CLOCKS_MAX	512	/* clocks on one wall */
 #define SPEC_ENV_MAX	16384	/* bytes read of one .env file */
 #define SPEC_CONFIG_DIR	"/etc/clockwork"
 
@@ -33,5 +33,8 @@ int	spec_config_read(const char *, struct spec *, size_t, size_t *, int,
 	    char *, size_t);
 enum spec_resolve_result spec_resolve(const struct spec *, struct addrinfo **,
 	    char *, size_t);
+void	spec_hints(struct addrinfo *);
+int	spec_host_fixed(const char *);
+int	spec_unknown_host(int);
 
 #endif

@@ -9,6 +9,7 @@
 #include <termios.h>
 
 #define VIEW_STATE_MAX	160	/* bytes of a state text */
+#define VIEW_MAX_OFFSET	0.5	/* seconds, --max-offset's default */
 
 struct clock;
 struct evbuffer;
@@ -28,6 +29,9 @@ struct view {
 	unsigned		 rows, cols;
 	unsigned		 spin;		/* spinner frame */
 	size_t			 name_w;	/* plain lines: name column */
+	double			 max_offset;	/* seconds: beyond, a clock is off */
+	size_t			 top;		/* first clock row shown */
+	size_t			 page;		/* clock rows that fit */
 	struct evbuffer		*out;
 };
 
@@ -40,8 +44,10 @@ int	view_draw(struct view *, struct clock **, size_t);
 int	view_line(struct view *, struct clock *);
 int	view_table(struct view *, struct clock **, size_t);
 void	view_names(struct view *, struct clock **, size_t);
-const char *view_state(const struct clock *, const struct timeval *, unsigned,
-	    char *, size_t);
+void	view_scroll(struct view *, long, size_t);
+int	view_off(const struct view *, const struct clock *);
+const char *view_state(const struct view *, const struct clock *,
+	    const struct timeval *, char *, size_t);
 int	view_colour_ok(const char *, const char *, const char *);
 
 #endif

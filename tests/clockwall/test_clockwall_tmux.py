@@ -17,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (CLOCKWALL, ZONES, free_port, listening,  # noqa: E402
-                    start_clock, zone_skew)
+                    start_clock, tmux_env, zone_skew)
 from taplib import Tap  # noqa: E402
 
 t = Tap()
@@ -26,11 +26,7 @@ if shutil.which("tmux") is None:
 
 tmp = tempfile.mkdtemp(prefix="clockwall-tmux-")
 sock = os.path.join(tmp, "sock")
-env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": tmp,
-       "TERM": "xterm-256color", "SHELL": "/bin/sh", "PS1": "$ "}
-for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
-    if k in os.environ:
-        env[k] = os.environ[k]
+env = tmux_env(tmp, SHELL="/bin/sh", PS1="$ ")
 
 
 def tmux(*args):
@@ -62,10 +58,12 @@ def poll(pred, timeout=10.0):
 
 
 def rows(text):
-    """{name: (time, state)} of the clock rows on the screen."""
+    """{name: (time, state)} of the clock rows on the screen (the offset
+    column, blank for a clock that is not up, between them)."""
     out = {}
     for line in text.splitlines():
-        m = re.match(r"^  (\S.*?)\s{2,}(\S+)\s{2,}(\S+)\s{2,}(\S.*?)\s*$", line)
+        m = re.match(r"^  (\S.*?)\s{2,}(\S+)\s{2,}(?:[-+]\d+\.\d+s\s{2,})?"
+                     r"(\S+)\s{2,}(\S.*?)\s*$", line)
         if m and m.group(1) != "NAME":
             out[m.group(1)] = (m.group(2), m.group(4))
     return out

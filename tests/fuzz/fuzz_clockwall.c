@@ -7,7 +7,8 @@
  * text_width(), text_fit()): no control byte, escape or C1 control ever
  * comes out, and nothing is written past a buffer.  The text is also
  * read as a configured clock (spec_config_read() on a directory holding
- * it as clock@8010.env).
+ * it as clock@8010.env), and as a line from a clock whose time gives its
+ * offset (offset_line_seconds()).
  *
  * Input: one flag byte (UTF-8 terminal, sizes), then the text.
  */
@@ -21,6 +22,7 @@
 #include "fuzz.h"
 #include "log.h"
 #include "numparse.h"
+#include "offset.h"
 #include "spec.h"
 #include "text.h"
 
@@ -164,6 +166,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (spec_zone_name(text, zone, cap < sizeof(zone) ? cap :
 	    sizeof(zone), utf8) == 0)
 		fuzz_clean_text(zone, strlen(zone));
+
+	/* A line from a clock: the second it names, within the period. */
+	r = offset_line_seconds(text, len);
+	FUZZ_CHECK(r >= -1 && r < OFFSET_PERIOD);
+	FUZZ_CHECK(r == -1 || len >= 7);
 
 	fuzz_config(text, len, utf8);
 

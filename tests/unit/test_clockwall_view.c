@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* Unit tests for clockwall's view and back-off: what the wall shows. */
+#include <sys/time.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -25,6 +27,8 @@ setup(void)
 	strcpy(clocks[0].time, "04:17:09");
 	clocks[0].state = CLOCK_UP;
 	clocks[0].answered = 1;
+	clocks[0].has_offset = 1;
+	clocks[0].offset = 0.0042;
 	strcpy(clocks[1].spec.name, "New York");
 	strcpy(clocks[1].addr, "localhost:8020");
 	clocks[1].state = CLOCK_CONNECTING;
@@ -126,30 +130,57 @@ END_TEST
 
 START_TEST(test_state)
 {
+	struct view *v = view_new(VIEW_LIVE, 0, pfd[1]);
 	struct timeval now = { 100, 0 };
 	char buf[VIEW_STATE_MAX];
 
-	ck_assert_str_eq(view_state(&clocks[0], &now, 0, buf, sizeof(buf)),
+	ck_assert_str_eq(view_state(v, &clocks[0], &now, buf, sizeof(buf)),
 	    "up");
-	ck_assert_str_eq(view_state(&clocks[1], &now, 0, buf, sizeof(buf)),
+	ck_assert_str_eq(view_state(v, &clocks[1], &now, buf, sizeof(buf)),
 	    "connecting -");
-	ck_assert_str_eq(view_state(&clocks[1], &now, 1, buf, sizeof(buf)),
+	v->spin = 1;
+	ck_assert_str_eq(view_state(v, &clocks[1], &now, buf, sizeof(buf)),
 	    "connecting \\");
-	ck_assert_str_eq(view_state(&clocks[1], &now, 6, buf, sizeof(buf)),
+	v->spin = 6;
+	ck_assert_str_eq(view_state(v, &clocks[1], &now, buf, sizeof(buf)),
 	    "connecting |");
 	clocks[2].retry_at.tv_sec = 103;
 	clocks[2].retry_at.tv_usec = 200000;
-	ck_assert_str_eq(view_state(&clocks[2], &now, 0, buf, sizeof(buf)),
+	ck_assert_str_eq(view_state(v, &clocks[2], &now, buf, sizeof(buf)),
 	    "down (refused), retry in 4s");
 	clocks[2].retry_at.tv_sec = 99;
-	ck_assert_str_eq(view_state(&clocks[2], &now, 0, buf, sizeof(buf)),
+	ck_assert_str_eq(view_state(v, &clocks[2], &now, buf, sizeof(buf)),
 	    "down (refused), retry in 0s");
-	ck_assert_str_eq(view_state(&clocks[2], NULL, 0, buf, sizeof(buf)),
+	ck_assert_str_eq(view_state(v, &clocks[2], NULL, buf, sizeof(buf)),
 	    "down (refused)");
 	clocks[2].retry = 0;
-	ck_assert_str_eq(view_state(&clocks[2], &now, 0, buf, sizeof(buf)),
+	ck_assert_str_eq(view_state(v, &clocks[2], &now, buf, sizeof(buf)),
 	    "down (refused)");
-	ck_assert_str_eq(view_state(&clocks[2], &now, 0, buf, 5), "down");
+	ck_assert_str_eq(view_state(v, &clocks[2], &now, buf, 5), "down");
+
+	/* Silent: counted from the last line; plain lines say just that. */
+	clocks[0].state = CLOCK_SILENT;
+	clocks[0].last_line.tv_sec = 95;
+	clocks[0].last_line.tv_usec = 500000;
+	ck_assert_str_eq(view_state(v, &clocks[0], &now, buf, sizeof(buf)),
+	    "silent 4s");
+	ck_assert_str_eq(view_state(v, &clocks[0], NULL, buf, sizeof(buf)),
+	    "silent");
+
+	/* Off: up, but further from our clock than --max-offset. */
+	clocks[0].state = CLOCK_UP;
+	clocks[0].offset = -0.6;
+	ck_assert_int_eq(view_off(v, &clocks[0]), 1);
+	ck_assert_str_eq(view_state(v, &clocks[0], &now, buf, sizeof(buf)),
+	    "off");
+	v->max_offset = 0.75;
+	ck_assert_int_eq(view_off(v, &clocks[0]), 0);
+	ck_assert_str_eq(view_state(v, &clocks[0], &now, buf, sizeof(buf)),
+	    "up");
+	clocks[0].has_offset = 0;
+	clocks[0].offset = 5;
+	ck_assert_int_eq(view_off(v, &clocks[0]), 0);
+	view_free(v);
 }
 END_TEST
 
@@ -163,9 +194,16 @@ START_TEST(test_table)
 	ck_assert_int_eq(view_table(v, cp, 3), 0);
 	/* Plain: names padded to the widest, never a colour. */
 	ck_assert_str_eq(drain(),
-	    "Tokyo     04:17:09\n"
+	    "Tokyo     04:17:09  +0.004s\n"
 	    "New York  down (no answer)\n"
 	    "London    down (refused)\n");
+	/* Off: said after the offset; no offset yet: none shown. */
+	clocks[0].offset = 2.5031;
+	ck_assert_int_eq(view_table(v, cp, 1), 0);
+	ck_assert_str_eq(drain(), "Tokyo  04:17:09  +2.503s  off\n");
+	clocks[0].has_offset = 0;
+	ck_assert_int_eq(view_table(v, cp, 1), 0);
+	ck_assert_str_eq(drain(), "Tokyo  04:17:09\n");
 	view_free(v);
 }
 END_TEST
@@ -181,15 +219,20 @@ START_TEST(test_lines)
 	ck_assert_int_eq(view_line(v, &clocks[2]), 0);
 	ck_assert_int_eq(view_line(v, &clocks[2]), 0);	/* said already */
 	strcpy(clocks[0].time, "04:17:10");
+	clocks[0].offset = -0.0122;
 	ck_assert_int_eq(view_line(v, &clocks[0]), 0);
+	clocks[0].state = CLOCK_SILENT;
+	ck_assert_int_eq(view_line(v, &clocks[0]), 0);
+	ck_assert_int_eq(view_line(v, &clocks[0]), 0);	/* said already */
 	clocks[0].state = CLOCK_DOWN;
-	strcpy(clocks[0].why, "closed");
+	strcpy(clocks[0].why, "silent");
 	ck_assert_int_eq(view_line(v, &clocks[0]), 0);
 	ck_assert_str_eq(drain(),
-	    "Tokyo     04:17:09\n"
+	    "Tokyo     04:17:09  +0.004s\n"
 	    "London    down (refused)\n"
-	    "Tokyo     04:17:10\n"
-	    "Tokyo     down (closed)\n");
+	    "Tokyo     04:17:10  -0.012s\n"
+	    "Tokyo     silent\n"
+	    "Tokyo     down (silent)\n");
 	view_free(v);
 }
 END_TEST
@@ -209,16 +252,29 @@ START_TEST(test_draw)
 	n = frame_rows(drain(), rows, 24);
 	ck_assert_int_ge(n, 6);
 	ck_assert_ptr_nonnull(strstr(rows[0], "3 clocks, 1 up, 1 down"));
+	ck_assert_ptr_null(strstr(rows[0], "off"));
 	ck_assert_ptr_nonnull(strstr(rows[0], "q quit"));
 	ck_assert_uint_eq(strlen(rows[0]), 80);
-	ck_assert_ptr_nonnull(strstr(rows[2], "NAME"));
-	ck_assert_str_eq(rows[3], "  Tokyo     04:17:09  localhost:8010  up");
+	ck_assert_str_eq(rows[2],
+	    "  NAME      TIME      OFFSET   ADDRESS         STATE");
+	ck_assert_str_eq(rows[3],
+	    "  Tokyo     04:17:09  +0.004s  localhost:8010  up");
 	ck_assert_str_eq(rows[4],
-	    "  New York  --:--:--  localhost:8020  connecting -");
-	ck_assert_ptr_nonnull(strstr(rows[5], "  London    --:--:--  "
+	    "  New York  --:--:--           localhost:8020  connecting -");
+	ck_assert_ptr_nonnull(strstr(rows[5], "  London    --:--:--           "
 	    "localhost:8030  down (refused), retry in "));
 
-	/* A narrow, short terminal: rows cut, the rest counted. */
+	/* A clock that is off is counted and shown so. */
+	clocks[0].offset = -12.3456;
+	ck_assert_int_eq(view_draw(v, cp, 3), 0);
+	memset(rows, 0, sizeof(rows));
+	n = frame_rows(drain(), rows, 24);
+	ck_assert_ptr_nonnull(strstr(rows[0], "3 clocks, 1 up, 1 down, 1 off"));
+	ck_assert_str_eq(rows[3],
+	    "  Tokyo     04:17:09  -12.346s  localhost:8010  off");
+	clocks[0].offset = 0.0042;
+
+	/* A narrow, short terminal: rows cut, a page shown and counted. */
 	v->rows = 5;
 	v->cols = 20;
 	ck_assert_int_eq(view_draw(v, cp, 3), 0);
@@ -228,7 +284,68 @@ START_TEST(test_draw)
 	for (n = 0; n < 5; n++)
 		ck_assert_uint_le(strlen(rows[n]), 20);
 	ck_assert_str_eq(rows[3], "  Tokyo     04:17:09");
-	ck_assert_ptr_nonnull(strstr(rows[4], "2 more"));
+	ck_assert_ptr_nonnull(strstr(rows[4], "1-1 of 3"));
+	v->active = 0;
+	view_free(v);
+}
+END_TEST
+
+/* A wall taller than the window: a page at a time, moved by rows. */
+START_TEST(test_scroll)
+{
+	static struct clock many[30];
+	struct clock *mp[30];
+	struct view *v = view_new(VIEW_LIVE, 0, pfd[1]);
+	char rows[12][256];
+	int i;
+
+	for (i = 0; i < 30; i++) {
+		memset(&many[i], 0, sizeof(many[i]));
+		snprintf(many[i].spec.name, sizeof(many[i].spec.name),
+		    "clock%02d", i);
+		strcpy(many[i].addr, "localhost:8000");
+		strcpy(many[i].time, "04:17:09");
+		many[i].state = CLOCK_UP;
+		many[i].answered = 1;
+		mp[i] = &many[i];
+	}
+	v->active = 1;
+	v->rows = 12;
+	v->cols = 80;
+	/* 12 rows: title, blank, header, 8 clocks and the last row. */
+	ck_assert_int_eq(view_draw(v, mp, 30), 0);
+	ck_assert_uint_eq(v->page, 8);
+	memset(rows, 0, sizeof(rows));
+	frame_rows(drain(), rows, 12);
+	ck_assert_ptr_nonnull(strstr(rows[3], "clock00"));
+	ck_assert_ptr_nonnull(strstr(rows[10], "clock07"));
+	ck_assert_ptr_nonnull(strstr(rows[11], "1-8 of 30"));
+	view_scroll(v, 1, 30);
+	ck_assert_uint_eq(v->top, 1);
+	view_scroll(v, 7, 30);
+	ck_assert_int_eq(view_draw(v, mp, 30), 0);
+	memset(rows, 0, sizeof(rows));
+	frame_rows(drain(), rows, 12);
+	ck_assert_ptr_nonnull(strstr(rows[3], "clock08"));
+	ck_assert_ptr_nonnull(strstr(rows[11], "9-16 of 30"));
+	/* Past the end stops at the last page; past the top at the first. */
+	view_scroll(v, 1000, 30);
+	ck_assert_uint_eq(v->top, 22);
+	view_scroll(v, 1, 30);
+	ck_assert_uint_eq(v->top, 22);
+	view_scroll(v, -5, 30);
+	ck_assert_uint_eq(v->top, 17);
+	view_scroll(v, -1000, 30);
+	ck_assert_uint_eq(v->top, 0);
+	view_scroll(v, -1, 30);
+	ck_assert_uint_eq(v->top, 0);
+	/* A taller window shows them all; the page follows. */
+	view_scroll(v, 1000, 30);
+	v->rows = 40;
+	ck_assert_int_eq(view_draw(v, mp, 30), 0);
+	ck_assert_uint_eq(v->page, 30);
+	ck_assert_uint_eq(v->top, 0);
+	drain();
 	v->active = 0;
 	view_free(v);
 }
@@ -263,6 +380,7 @@ clockwall_view_suite(void)
 	tcase_add_test(core, test_table);
 	tcase_add_test(core, test_lines);
 	tcase_add_test(core, test_draw);
+	tcase_add_test(core, test_scroll);
 	tcase_add_test(limits, test_draw_colour);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);

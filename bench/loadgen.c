@@ -787,6 +787,8 @@ mode_clock(void)
 		die("out of memory");
 	connect_all();
 	report_connect();
+	/* Whoever runs us may act once everyone is connected. */
+	fflush(stdout);
 	/* Window: whole seconds, starting half-way between boundaries. */
 	t = now_ns() + (int64_t)(o.warmup * NSEC);
 	win_start = (t / NSEC + 1) * NSEC + NSEC / 2;

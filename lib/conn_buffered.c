@@ -42,6 +42,7 @@ static void		 conn_buffered_linger(struct conn *,
 			    const struct timeval *);
 static int		 conn_buffered_idle(struct conn *,
 			    const struct timeval *);
+static struct evbuffer	*conn_buffered_output(struct conn *);
 static void		 conn_buffered_watch(struct conn_buffered *,
 			    struct bufferevent *);
 static void		 conn_buffered_read_cb(struct bufferevent *, void *);
@@ -59,10 +60,16 @@ const struct conn_io conn_buffered_io = {
 	.reading = conn_buffered_reading,
 	.linger = conn_buffered_linger,
 	.idle = conn_buffered_idle,
+	.output = conn_buffered_output,
+	.unread = conn_buffered_input,
 	.direct = 1,
+	.portable = 1,
 };
 
-/* After conn_starttls(): the same, but never past the bufferevent. */
+/*
+ * After conn_starttls(): the same, but never past the bufferevent, and
+ * not portable: the TLS session cannot be handed over.
+ */
 static const struct conn_io conn_filtered_io = {
 	.open = conn_buffered_open,
 	.teardown = conn_buffered_teardown,
@@ -72,7 +79,10 @@ static const struct conn_io conn_filtered_io = {
 	.reading = conn_buffered_reading,
 	.linger = conn_buffered_linger,
 	.idle = conn_buffered_idle,
+	.output = conn_buffered_output,
+	.unread = conn_buffered_input,
 	.direct = 0,
+	.portable = 0,
 };
 
 /* The server's callbacks and limits on bev. */
@@ -132,6 +142,12 @@ conn_buffered_output_len(const struct conn *c)
 {
 	return evbuffer_get_length(bufferevent_get_output(
 	    ((const struct conn_buffered *)c)->bev));
+}
+
+static struct evbuffer *
+conn_buffered_output(struct conn *c)
+{
+	return bufferevent_get_output(((struct conn_buffered *)c)->bev);
 }
 
 static int

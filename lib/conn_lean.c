@@ -41,6 +41,8 @@ static void		 conn_lean_linger(struct conn *,
 			    const struct timeval *);
 static int		 conn_lean_idle(struct conn *,
 			    const struct timeval *);
+static struct evbuffer	*conn_lean_output(struct conn *);
+static struct evbuffer	*conn_lean_unread(struct conn *);
 static void		 conn_lean_read_cb(evutil_socket_t, short, void *);
 static void		 conn_lean_write_cb(evutil_socket_t, short, void *);
 static void		 conn_lean_discard(struct conn_lean *);
@@ -55,7 +57,10 @@ const struct conn_io conn_lean_io = {
 	.reading = conn_lean_reading,
 	.linger = conn_lean_linger,
 	.idle = conn_lean_idle,
+	.output = conn_lean_output,
+	.unread = conn_lean_unread,
 	.direct = 1,
+	.portable = 1,
 };
 
 /* The read event lives right after the struct. */
@@ -115,6 +120,19 @@ conn_lean_output_len(const struct conn *c)
 	const struct conn_lean *l = (const struct conn_lean *)c;
 
 	return l->out != NULL ? evbuffer_get_length(l->out) : 0;
+}
+
+static struct evbuffer *
+conn_lean_output(struct conn *c)
+{
+	return ((struct conn_lean *)c)->out;
+}
+
+/* Unlike conn_lean_input, makes no buffer where none waits. */
+static struct evbuffer *
+conn_lean_unread(struct conn *c)
+{
+	return ((struct conn_lean *)c)->in;
 }
 
 /* The queue and its write event, made when first needed. */

@@ -2,14 +2,18 @@
 /*
  * The daemon's life.  SIGTERM or SIGINT asks for a graceful stop: the
  * daemon's stop callback runs once (it stops accepting and lets clients
- * drain) and a second signal leaves the loop at once.  SIGPIPE is ignored:
- * a vanished client is an error on its own socket, not a dead daemon.
+ * drain) and a second signal leaves the loop at once.  SIGHUP runs the
+ * daemon's reload callback, when it has one (a re-execution that keeps
+ * the clients, lib/handover.c), and is only logged otherwise.  SIGPIPE is
+ * ignored: a vanished client is an error on its own socket, not a dead
+ * daemon.
  */
 #include <signal.h>
 #include <string.h>
 
 #include <event2/event.h>
 
+#include "handover.h"
 #include "life.h"
 #include "log.h"
 #include "sdnotify.h"
@@ -18,6 +22,8 @@
 static struct event *sig_events[3];
 static void (*stop_cb)(void *);
 static void *stop_arg;
+static void (*reload_cb)(void *);
+static void *reload_arg;
 static int stopping;
 
 /* A precise timer, so that clockd's ticks land within microseconds. */
@@ -41,7 +47,13 @@ life_signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct event_base *base = arg;
 
 	if (sig == SIGHUP) {
-		log_info("SIGHUP ignored: there is no configuration to reload");
+		if (stopping)
+			log_info("SIGHUP ignored: stopping");
+		else if (reload_cb != NULL)
+			reload_cb(reload_arg);
+		else
+			log_info("SIGHUP ignored: there is no configuration "
+			    "to reload");
 		return;
 	}
 	if (stopping) {
@@ -83,17 +95,40 @@ life_start(struct event_base *base, void (*cb)(void *), void *arg)
 	return sdn_watchdog_start(base);
 }
 
+/* What SIGHUP runs from then on. */
+void
+life_on_reload(void (*cb)(void *), void *arg)
+{
+	reload_cb = cb;
+	reload_arg = arg;
+}
+
 /*
  * The stop callback of every daemon on lib/server, with a struct
  * life_stop as its argument: the daemon's periodic timer (tick, status)
  * stops, and the server lets its clients finish within the grace period
- * (server_shutdown), after which the loop exits.
+ * (server_shutdown), after which the loop exits.  Under systemd with an
+ * fd store, a daemon that hands its clients over leaves them there
+ * instead, for the next start.
  */
 void
 life_stop_server(void *arg)
 {
 	struct life_stop *ls = arg;
 
+	if (ls->to_store != NULL && handover_store_enabled()) {
+		/* Newcomers wait in the backlog for the next process. */
+		server_stop_accepting(ls->srv);
+		ls->to_store(ls->arg);
+		return;
+	}
+	life_stop_graceful(ls);
+}
+
+/* The graceful stop itself: timer off, clients finish, loop exits. */
+void
+life_stop_graceful(struct life_stop *ls)
+{
 	if (ls->timer != NULL)
 		event_del(ls->timer);
 	server_shutdown(ls->srv, &ls->grace);

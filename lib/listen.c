@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -122,44 +123,67 @@ listen_bind_spec(const struct listen_spec *spec, struct listen_set *set,
 }
 
 /*
- * Fills set with the sockets to serve.  Returns -1 with a message in err
- * when nothing was handed over and nothing could be bound.
+ * The sockets systemd (or systemd-socket-activate) handed us, into an
+ * empty set: listening stream sockets, and under the name "handover" the
+ * capsules a predecessor left in the fd store (lib/handover.c).  -1 with
+ * a message in err when one of them is neither.
  */
 int
-listen_open(const struct listen_spec *specs, int nspecs,
-    struct listen_set *set, char *err, size_t errlen)
+listen_activated(struct listen_set *set, char *err, size_t errlen)
 {
-	int n, i;
+	char **names = NULL;
+	int n, i, fd, rc = -1;
 
 	memset(set, 0, sizeof(*set));
-	n = sd_listen_fds(1);
+	n = sd_listen_fds_with_names(1, &names);
 	if (n < 0) {
 		snprintf(err, errlen, "sd_listen_fds: %s", strerror(-n));
 		errno = -n;
 		return -1;
 	}
-	if (n > 0) {
-		if (n > LISTEN_MAX) {
+	for (i = 0; i < n; i++) {
+		fd = SD_LISTEN_FDS_START + i;
+		if (names != NULL && names[i] != NULL &&
+		    strcmp(names[i], "handover") == 0) {
+			if (set->ncapsules == LISTEN_MAX)
+				close(fd);
+			else
+				set->capsules[set->ncapsules++] = fd;
+			continue;
+		}
+		if (set->nfds == LISTEN_MAX) {
 			snprintf(err, errlen, "%d sockets handed over, at "
 			    "most %d served", n, LISTEN_MAX);
 			errno = EMFILE;
-			return -1;
+			goto out;
 		}
-		for (i = 0; i < n; i++) {
-			int fd = SD_LISTEN_FDS_START + i;
-
-			if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
-				snprintf(err, errlen, "fd %d handed over is "
-				    "not a listening stream socket", fd);
-				errno = ENOTSOCK;
-				return -1;
-			}
-			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-			set->fds[set->nfds++] = fd;
+		if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
+			snprintf(err, errlen, "fd %d handed over is not a "
+			    "listening stream socket", fd);
+			errno = ENOTSOCK;
+			goto out;
 		}
-		set->activated = 1;
-		return 0;
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		set->fds[set->nfds++] = fd;
 	}
+	set->activated = set->nfds > 0;
+	rc = 0;
+out:
+	if (names != NULL) {
+		for (i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+	}
+	return rc;
+}
+
+/* Binds every -l HOST:PORT / -p PORT; -1 with a message in err. */
+int
+listen_bind(const struct listen_spec *specs, int nspecs,
+    struct listen_set *set, char *err, size_t errlen)
+{
+	int i;
+
 	if (nspecs == 0) {
 		snprintf(err, errlen, "no socket handed over by systemd and "
 		    "no -p/--port or -l/--listen given");
@@ -172,6 +196,22 @@ listen_open(const struct listen_spec *specs, int nspecs,
 			return -1;
 		}
 	return 0;
+}
+
+/*
+ * Fills set with the sockets to serve: systemd's, else the ones bound
+ * here.  Returns -1 with a message in err when nothing was handed over
+ * and nothing could be bound.
+ */
+int
+listen_open(const struct listen_spec *specs, int nspecs,
+    struct listen_set *set, char *err, size_t errlen)
+{
+	if (listen_activated(set, err, errlen) == -1)
+		return -1;
+	if (set->nfds > 0)
+		return 0;
+	return listen_bind(specs, nspecs, set, err, errlen);
 }
 
 void

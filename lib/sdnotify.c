@@ -5,6 +5,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
@@ -18,6 +19,13 @@ void
 sdn_ready(void)
 {
 	sd_notify(0, "READY=1");
+}
+
+/* A reload began (a re-execution); READY=1 again ends it. */
+void
+sdn_reloading(void)
+{
+	sd_notify(0, "RELOADING=1");
 }
 
 /* One-line summary for `systemctl status`. */
@@ -39,15 +47,25 @@ sdn_stopping(void)
 	sd_notify(0, "STOPPING=1");
 }
 
+/* A ping now, when a watchdog is set (harmless otherwise). */
+void
+sdn_watchdog_ping(void)
+{
+	if (getenv("WATCHDOG_USEC") != NULL)
+		sd_notify(0, "WATCHDOG=1");
+}
+
 static void
 sdn_watchdog_cb(evutil_socket_t fd, short what, void *arg)
 {
-	sd_notify(0, "WATCHDOG=1");
+	sdn_watchdog_ping();
 }
 
 /*
  * With WatchdogSec= set, pings from the event loop at half the interval,
- * so a wedged loop stops pinging and systemd restarts us.
+ * so a wedged loop stops pinging and systemd restarts us.  The first ping
+ * goes at once: after a re-execution systemd still counts from the
+ * predecessor's last one.
  */
 int
 sdn_watchdog_start(struct event_base *base)
@@ -57,6 +75,7 @@ sdn_watchdog_start(struct event_base *base)
 
 	if (sd_watchdog_enabled(0, &usec) <= 0)
 		return 0;
+	sd_notify(0, "WATCHDOG=1");
 	usec /= 2;
 	tv.tv_sec = (time_t)(usec / 1000000);
 	tv.tv_usec = (suseconds_t)(usec % 1000000);

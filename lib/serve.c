@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The start-up every daemon shares, after its options: the listening
- * sockets (handed over or bound), the event base with its signals, and the
- * server on top.  Failures exit with the sysexits code that says why.
+ * sockets (from systemd, from a predecessor's hand-over, or bound), the
+ * event base with its signals, and the server on top.  Failures exit
+ * with the sysexits code that says why.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sysexits.h>
 
+#include "handover.h"
 #include "life.h"
 #include "log.h"
 #include "serve.h"
@@ -16,7 +18,8 @@
 /*
  * Returns the running server and its base; never returns on failure:
  * nothing to listen on is a usage error (64), a socket that cannot be
- * bound is unavailable (69), the rest an OS error (71).
+ * bound is unavailable (69), the rest an OS error (71).  A predecessor's
+ * clients wait for handover_adopt(), once the daemon has read its blob.
  */
 struct server *
 serve_open(const struct cli_common *cli, const struct server_ops *ops,
@@ -26,8 +29,12 @@ serve_open(const struct cli_common *cli, const struct server_ops *ops,
 	struct server *srv;
 	char err[512];
 
-	if (listen_open(cli->listen, cli->nlisten, set, err, sizeof(err)) ==
-	    -1) {
+	if (listen_activated(set, err, sizeof(err)) == -1)
+		fatalx(EX_UNAVAILABLE, "%s", err);
+	handover_receive(set, ops->handover != NULL ? ops->handover->name :
+	    NULL);
+	if (set->nfds == 0 && listen_bind(cli->listen, cli->nlisten, set, err,
+	    sizeof(err)) == -1) {
 		if (cli->nlisten == 0 && errno == EINVAL)
 			cli_usage_error("%s", err);
 		fatalx(EX_UNAVAILABLE, "%s", err);
@@ -51,6 +58,6 @@ serve_log_ready(const struct listen_set *set, const char *fmt, ...)
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	log_info("serving %d socket%s%s, %s", set->nfds,
-	    set->nfds == 1 ? "" : "s", set->activated ? " from systemd" : "",
-	    what);
+	    set->nfds == 1 ? "" : "s", set->activated ? " from systemd" :
+	    set->inherited ? " handed over" : "", what);
 }

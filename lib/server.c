@@ -200,8 +200,30 @@ server_backoff_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *srv = arg;
 
-	if (!srv->shutting_down)
+	if (!srv->shutting_down && !srv->not_accepting)
 		server_listeners_enable(srv, 1);
+}
+
+/*
+ * The clients are a successor's now (lib/handover.c): nothing more is
+ * sent to any of them, whatever a daemon's callbacks try while the server
+ * is freed; closing them only lets go of this process's copies.
+ */
+void
+server_let_go(struct server *srv)
+{
+	srv->let_go = 1;
+}
+
+/*
+ * No more clients for now, the listening sockets kept (for a hand-over):
+ * newcomers wait in the backlog for whoever serves them next.
+ */
+void
+server_stop_accepting(struct server *srv)
+{
+	srv->not_accepting = 1;
+	server_listeners_enable(srv, 0);
 }
 
 /*
@@ -418,7 +440,8 @@ conn_output_len(const struct conn *c)
 int
 conn_send_fd(const struct conn *c)
 {
-	if (conn_closing(c) || !c->io->direct || c->io->output_len(c) != 0)
+	if (conn_closing(c) || c->srv->let_go || !c->io->direct ||
+	    c->io->output_len(c) != 0)
 		return -1;
 	return c->fd;
 }
@@ -435,7 +458,7 @@ conn_send(struct conn *c, const void *data, size_t len)
 	const char *p = data;
 	ssize_t n;
 
-	if (c->dead)
+	if (c->dead || srv->let_go)
 		return -1;
 	if (c->io->direct && c->io->output_len(c) == 0) {
 		n = send(c->fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);

@@ -10,14 +10,31 @@
 #include <sys/time.h>
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct conn;
 struct evbuffer;
 struct event_base;
+struct handover_client;
+struct handover_writer;
 struct listen_set;
 struct server;
 struct sockaddr;
 struct ssl_st;
+
+/*
+ * What a daemon that hands its clients to its successor (lib/handover.c)
+ * keeps of each: save() appends its record of c (the second it is at,
+ * what it owes, a name), restore() reads it back on the adopted conn and
+ * returns -1 when it cannot, which closes the client.  Clients are saved
+ * and adopted in order of arrival.  Without save, records are empty;
+ * without restore, only empty records are accepted.
+ */
+struct handover_ops {
+	const char	*name;		/* only a daemon of this name takes over */
+	int	(*save)(struct conn *, struct evbuffer *);
+	int	(*restore)(struct conn *, const void *, size_t);
+};
 
 struct server_ops {
 	int	(*accepted)(struct conn *);	/* -1: refuse and close */
@@ -26,6 +43,7 @@ struct server_ops {
 	void	(*drained)(struct conn *);	/* all output sent (optional) */
 	void	(*stopping)(struct conn *);	/* shutdown; NULL: close after flush */
 	void	(*closed)(struct conn *, const char *); /* free conn_data() */
+	const struct handover_ops *handover;	/* NULL: never handed over */
 };
 
 struct server_limits {
@@ -53,6 +71,7 @@ struct server_stats {
 	unsigned long long	 refused;	/* busy: a limit, or conn_refuse */
 	unsigned long long	 dropped;	/* closed for a limit */
 	unsigned long long	 bytes_out;
+	unsigned long long	 adopted;	/* taken over from a predecessor */
 };
 
 struct server *server_new(struct event_base *, const struct listen_set *,
@@ -66,7 +85,16 @@ void	server_hold(struct server *);
 void	server_release(struct server *);
 void	server_count_out(struct server *, size_t);
 void	server_shutdown(struct server *, const struct timeval *);
+void	server_stop_accepting(struct server *);
+void	server_let_go(struct server *);
 void	server_free(struct server *);
+
+/* Hand-over (lib/server_handover.c). */
+const char *server_handover_name(const struct server *);
+long	server_image(struct server *, const void *, size_t, uint64_t,
+	    struct handover_writer *, int *, size_t, size_t *);
+int	server_adopt(struct server *, int, const struct handover_client *,
+	    const char **);
 
 /*
  * What a daemon knows of a connection.  Every server_ops callback runs

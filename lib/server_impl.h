@@ -44,7 +44,10 @@ struct conn_io {
 	int		 (*reading)(struct conn *);	/* per paused, closing */
 	void		 (*linger)(struct conn *, const struct timeval *);
 	int		 (*idle)(struct conn *, const struct timeval *);
+	struct evbuffer	*(*output)(struct conn *);	/* queued; may be NULL */
+	struct evbuffer	*(*unread)(struct conn *);	/* input; may be NULL */
 	int		 direct;	/* send(2) may go to the socket itself */
+	int		 portable;	/* a successor can take it over */
 };
 
 struct conn {
@@ -78,6 +81,8 @@ struct server {
 	struct server_stats	 stats;
 	void			*arg;
 	int			 shutting_down;
+	int			 not_accepting;	/* server_stop_accepting() */
+	int			 let_go;	/* server_let_go() */
 	unsigned		 holds;		/* server_hold() depth */
 	TAILQ_HEAD(, conn)	 conns;
 	SLIST_HEAD(, conn)	 dead;		/* to free at the last release */

@@ -6,6 +6,7 @@ activation) and stopped by PID."""
 import errno
 import os
 import random
+import shlex
 import signal
 import socket
 import subprocess
@@ -110,6 +111,29 @@ def under_valgrind():
     return os.environ.get("CLOCKWORK_VALGRIND") == "1"
 
 
+def wrapper(reexec=False):
+    """The command prefix of make check-valgrind (CLOCKWORK_WRAPPER), or
+    nothing.  A daemon that re-executes itself (reload) keeps its PID, so
+    under valgrind each generation would overwrite the last one's %p.log:
+    with reexec, valgrind follows the execve and every generation appends
+    to one log of its own (--log-fd on a file opened for appending)."""
+    words = shlex.split(os.environ.get("CLOCKWORK_WRAPPER", ""))
+    if not reexec or not words:
+        return words
+    out, logdir = [], None
+    for w in words:
+        if w.startswith("--log-file="):
+            logdir = os.path.dirname(w[len("--log-file="):])
+        else:
+            out.append(w)
+    if logdir is None:
+        return words
+    fd, log = tempfile.mkstemp(prefix="reexec-", suffix=".log", dir=logdir)
+    os.close(fd)
+    return (["sh", "-c", 'exec 9>>"$0"; exec "$@"', log] + out[:1] +
+            ["--trace-children=yes", "--log-fd=9"] + out[1:])
+
+
 def sanitizer_env():
     """Variables a sanitizer build needs to keep across socket activation."""
     return [k for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
@@ -119,10 +143,11 @@ def sanitizer_env():
 class Daemon:
     """A real daemon process.  argv[0] is a path relative to the build dir.
     With activate=True it runs under systemd-socket-activate on port, which
-    binds, waits for the first client and execs the daemon (same PID)."""
+    binds, waits for the first client and execs the daemon (same PID).
+    reexec=True: the test will make it re-execute itself (see wrapper)."""
 
     def __init__(self, argv, env=None, activate=False, port=None,
-                 host="127.0.0.1", wait=True, keep_env=()):
+                 host="127.0.0.1", wait=True, keep_env=(), reexec=False):
         self.port = port
         self.host = host
         self.log = tempfile.NamedTemporaryFile(prefix="daemon-", suffix=".log",
@@ -130,8 +155,7 @@ class Daemon:
         full_env = dict(os.environ)
         full_env.update(env or {})
         # make check-valgrind runs every daemon under this prefix.
-        wrapper = os.environ.get("CLOCKWORK_WRAPPER", "").split()
-        cmd = wrapper + [binary(argv[0])] + list(argv[1:])
+        cmd = wrapper(reexec) + [binary(argv[0])] + list(argv[1:])
         if activate:
             names = list(keep_env) + list((env or {}).keys()) + sanitizer_env()
             pre = ["systemd-socket-activate", "-l", "%s:%d" % (

@@ -23,28 +23,53 @@ echoq_init(struct echoq *q)
 	q->bytes = 0;
 }
 
-/* Queues a line whose plain echo is due at due; -1/ENOMEM or EOVERFLOW. */
-int
-echoq_push(struct echoq *q, const char *line, size_t len, uint64_t due)
+/* A line at the tail, in stage; NULL with errno (ENOMEM, EOVERFLOW). */
+static struct echo *
+echoq_append(struct echoq *q, const char *line, size_t len, uint64_t due,
+    enum echo_stage stage)
 {
 	struct echo *e;
 
 	if (len > UINT32_MAX) {
 		errno = EOVERFLOW;
-		return -1;
+		return NULL;
 	}
 	if ((e = malloc(ECHOQ_SIZE(len))) == NULL)
-		return -1;
+		return NULL;
 	e->due = due;
 	e->len = (uint32_t)len;
-	e->stage = ECHO_PLAIN;
+	e->stage = stage;
 	memcpy(e->line, line, len);
 	STAILQ_INSERT_TAIL(&q->all, e, entry);
-	if (q->plain == NULL)
+	if (q->plain == NULL && stage == ECHO_PLAIN)
 		q->plain = e;
 	q->count++;
 	q->bytes += len;
-	return 0;
+	return e;
+}
+
+/* Queues a line whose plain echo is due at due; -1/ENOMEM or EOVERFLOW. */
+int
+echoq_push(struct echoq *q, const char *line, size_t len, uint64_t due)
+{
+	return echoq_append(q, line, len, due, ECHO_PLAIN) != NULL ? 0 : -1;
+}
+
+/*
+ * Appends a line as a predecessor saved it, in its stage: lines owed only
+ * their lower-case echo come before any owed its plain echo (-1/EINVAL
+ * otherwise), each run in due order (the caller checks).
+ */
+int
+echoq_restore(struct echoq *q, const char *line, size_t len, uint64_t due,
+    enum echo_stage stage)
+{
+	if ((stage != ECHO_PLAIN && stage != ECHO_LOWER) ||
+	    (stage == ECHO_LOWER && q->plain != NULL)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return echoq_append(q, line, len, due, stage) != NULL ? 0 : -1;
 }
 
 /* The earliest owed echo, or NULL when nothing is owed. */

@@ -37,6 +37,8 @@ struct echoq {
 
 void	echoq_init(struct echoq *);
 int	echoq_push(struct echoq *, const char *, size_t, uint64_t);
+int	echoq_restore(struct echoq *, const char *, size_t, uint64_t,
+	    enum echo_stage);
 int	echoq_next(const struct echoq *, uint64_t *);
 struct echo *echoq_due(const struct echoq *, uint64_t);
 void	echoq_sent(struct echoq *, struct echo *, uint64_t);

@@ -11,6 +11,13 @@
  * After the client's EOF the owed echoes are still sent, then the
  * connection closes; a client that sends no line for the idle timeout is
  * closed; one that sends over-long lines or does not read is dropped.
+ *
+ * Reload (SIGHUP) re-executes the binary with every client and the echoes
+ * it is owed (their text and when each is due), so the successor sends
+ * them on time.  A stop under systemd with an fd store first sends every
+ * echo owed, taking no new line meanwhile, then leaves the clients, with
+ * what they sent since, to the store for the next start
+ * (lib/handover.c): nothing a client was promised is lost either way.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -27,6 +34,7 @@
 #include "casemap.h"
 #include "cli.h"
 #include "echoq.h"
+#include "handover.h"
 #include "life.h"
 #include "idle.h"
 #include "lineio.h"
@@ -47,6 +55,8 @@
 #define REVERBD_SNDBUF		65536
 #define REVERBD_STATUS_SEC	5
 #define REVERBD_GRACE_MAX	10	/* seconds to finish echoes on stop */
+#define REVERBD_RECORD_VERSION	1	/* of a client's hand-over record */
+#define REVERBD_DUE_SLACK	1000000	/* us: a saved echo due this late is odd */
 
 /* The three echoes of a line. */
 enum reverb_echo {
@@ -84,7 +94,17 @@ struct reverbd {
 	unsigned long long	 lines;
 	unsigned long long	 armed_common;	/* echo timers on the queue */
 	unsigned long long	 armed_heap;	/* and on the heap */
+	struct life_stop	 stop;
+	struct event		*handover_ev;	/* stop: the store's deadline */
+	int			 handing;	/* stop: owed echoes, then the store */
+	int			 handed;	/* left to the store: exit quietly */
 };
+
+/* Flags of a client's hand-over record. */
+#define REVERB_SAVED_EOF	0x1
+#define REVERB_SAVED_PAUSED	0x2
+#define REVERB_SAVED_STOPPING	0x4
+#define REVERB_SAVED_LINGERING	0x8
 
 /* What reverbd keeps per connection. */
 struct reverb_conn {
@@ -105,6 +125,9 @@ static void	reverb_readable(struct conn *);
 static void	reverb_eof(struct conn *);
 static void	reverb_stopping(struct conn *);
 static void	reverb_closed(struct conn *, const char *);
+static int	reverb_save(struct conn *, struct evbuffer *);
+static int	reverb_restore(struct conn *, const void *, size_t);
+static struct reverb_conn *reverb_new(struct conn *);
 static void	reverb_echo_cb(evutil_socket_t, short, void *);
 static void	reverb_idle_cb(struct idle_entry *, void *);
 static void	reverb_status_cb(evutil_socket_t, short, void *);
@@ -119,7 +142,19 @@ static size_t	reverb_plain_owed(const struct reverb_conn *);
 static void	reverbd_options(int, char **, struct cli_common *);
 static void	reverbd_size(struct server_limits *);
 static void	reverbd_grace(struct timeval *);
+static void	reverbd_reload(void *);
+static void	reverbd_store(void *);
+static void	reverbd_to_store(void);
+static void	reverbd_store_soon(void);
+static void	reverbd_store_cb(evutil_socket_t, short, void *);
 static void	usage(void) __attribute__((noreturn));
+
+/* A client's record: its state and every echo it is owed. */
+static const struct handover_ops reverb_handover_ops = {
+	.name = "reverbd",
+	.save = reverb_save,
+	.restore = reverb_restore,
+};
 
 static const struct server_ops reverb_ops = {
 	.accepted = reverb_accepted,
@@ -127,6 +162,7 @@ static const struct server_ops reverb_ops = {
 	.eof = reverb_eof,
 	.stopping = reverb_stopping,
 	.closed = reverb_closed,
+	.handover = &reverb_handover_ops,
 };
 
 static void
@@ -180,20 +216,127 @@ reverb_plain_owed(const struct reverb_conn *rc)
 	return n;
 }
 
-static int
-reverb_accepted(struct conn *c)
+/* A new client's state, attached to c; NULL (logged) without memory. */
+static struct reverb_conn *
+reverb_new(struct conn *c)
 {
 	struct reverb_conn *rc;
 
 	if ((rc = calloc(1, sizeof(*rc))) == NULL) {
 		log_warn("calloc");
-		return -1;
+		return NULL;
 	}
 	rc->c = c;
 	echoq_init(&rc->q);
 	evtimer_assign(&rc->echo_ev, rd.base, reverb_echo_cb, c);
 	idle_touch(&rd.idle_list, &rc->idle);
 	conn_set_data(c, rc);
+	return rc;
+}
+
+static int
+reverb_accepted(struct conn *c)
+{
+	return reverb_new(c) != NULL ? 0 : -1;
+}
+
+/*
+ * A client's hand-over record, little-endian: version, flags, the count
+ * of lines held, then each line in queue order: its stage, length, when
+ * its next echo is due (CLOCK_MONOTONIC us, which the successor shares)
+ * and its text.
+ */
+static int
+reverb_save(struct conn *c, struct evbuffer *out)
+{
+	struct reverb_conn *rc = conn_data(c);
+	const struct echo *e;
+	uint8_t hd[8], eh[16];
+	int i;
+
+	if (rc == NULL)
+		return -1;
+	hd[0] = REVERBD_RECORD_VERSION;
+	hd[1] = (rc->eof ? REVERB_SAVED_EOF : 0) |
+	    (rc->paused ? REVERB_SAVED_PAUSED : 0) |
+	    (rc->stopping ? REVERB_SAVED_STOPPING : 0) |
+	    (rc->lingering ? REVERB_SAVED_LINGERING : 0);
+	hd[2] = hd[3] = 0;
+	for (i = 0; i < 4; i++)
+		hd[4 + i] = (uint8_t)(rc->q.count >> (8 * i));
+	if (evbuffer_add(out, hd, sizeof(hd)) == -1)
+		return -1;
+	STAILQ_FOREACH(e, &rc->q.all, entry) {
+		memset(eh, 0, sizeof(eh));
+		eh[0] = e->stage;
+		for (i = 0; i < 4; i++)
+			eh[4 + i] = (uint8_t)(e->len >> (8 * i));
+		for (i = 0; i < 8; i++)
+			eh[8 + i] = (uint8_t)(e->due >> (8 * i));
+		if (evbuffer_add(out, eh, sizeof(eh)) == -1 ||
+		    evbuffer_add(out, e->line, e->len) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Reads back a record written by reverb_save; -1 when anything in it is
+ * out of bounds or order (the client is then closed).  Echoes overdue
+ * are sent at once.
+ */
+static int
+reverb_restore(struct conn *c, const void *data, size_t len)
+{
+	const uint8_t *p = data, *end = p + len;
+	struct reverb_conn *rc;
+	uint64_t now = reverb_now(), due, last_due[2] = { 0, 0 };
+	uint32_t count, elen, k;
+	uint8_t flags, stage;
+	int i;
+
+	if (len < 8 || p[0] != REVERBD_RECORD_VERSION || (p[1] & ~0xf))
+		return -1;
+	flags = p[1];
+	count = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 |
+	    (uint32_t)p[7] << 24;
+	if (count > rd.max_pending)
+		return -1;
+	if ((rc = reverb_new(c)) == NULL)
+		return -1;
+	p += 8;
+	for (k = 0; k < count; k++) {
+		if (end - p < 16)
+			return -1;
+		stage = p[0];
+		elen = (uint32_t)p[4] | (uint32_t)p[5] << 8 |
+		    (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
+		for (due = 0, i = 7; i >= 0; i--)
+			due = due << 8 | p[8 + i];
+		p += 16;
+		/* Each run in due order, and nothing due beyond one delay. */
+		if ((stage != ECHO_PLAIN && stage != ECHO_LOWER) ||
+		    elen > rd.max_line || (size_t)(end - p) < elen ||
+		    due < last_due[stage] ||
+		    due > now + rd.delay_us + REVERBD_DUE_SLACK)
+			return -1;
+		last_due[stage] = due;
+		if (echoq_restore(&rc->q, (const char *)p, elen, due, stage) ==
+		    -1)
+			return -1;
+		p += elen;
+		rd.pending++;
+		rd.owed += stage == ECHO_PLAIN ? 2 : 1;
+	}
+	if (p != end)
+		return -1;
+	if (rd.pending > rd.peak)
+		rd.peak = rd.pending;
+	rc->eof = (flags & REVERB_SAVED_EOF) != 0;
+	rc->paused = (flags & REVERB_SAVED_PAUSED) != 0;
+	rc->stopping = (flags & REVERB_SAVED_STOPPING) != 0;
+	rc->lingering = (flags & REVERB_SAVED_LINGERING) != 0;
+	reverb_arm(rc, now);
 	return 0;
 }
 
@@ -211,6 +354,8 @@ reverb_closed(struct conn *c, const char *why)
 	echoq_clear(&rc->q);
 	free(rc);
 	conn_set_data(c, NULL);
+	if (rd.handing && rd.owed == 0)
+		reverbd_store_soon();
 }
 
 static void
@@ -260,7 +405,8 @@ reverb_input(struct conn *c, uint64_t now)
 	for (;;) {
 		full = rc->q.count >= rd.max_pending ||
 		    rc->q.bytes >= rd.pending_bytes;
-		if (full || rc->stopping)
+		/* Handing over: new lines wait for the successor. */
+		if (full || rc->stopping || rd.handing)
 			break;
 		switch (line_read(in, rd.line, rd.linecap, &len)) {
 		case LINE_OK:
@@ -409,6 +555,8 @@ reverb_echo_cb(evutil_socket_t fd, short what, void *arg)
 	if (reverb_input(c, now) == -1)
 		return;
 	reverb_arm(rc, now);
+	if (rd.handing && rd.owed == 0)
+		reverbd_store_soon();
 }
 
 /*
@@ -455,6 +603,68 @@ reverb_status_cb(evutil_socket_t fd, short what, void *arg)
 	sdn_status("%lu clients, %llu lines in flight (peak %llu), %llu echoes "
 	    "owed, %llu lines, %llu bytes sent, %llu dropped", st->clients,
 	    rd.pending, rd.peak, rd.owed, rd.lines, st->bytes_out, st->dropped);
+}
+
+/*
+ * Stop with an fd store, once every echo owed is out (or the grace
+ * period ends, the rest then going in the records): the clients go to
+ * the store.  When that fails they are closed as on a plain stop.
+ */
+static void
+reverbd_to_store(void)
+{
+	if (!rd.handing)
+		return;
+	rd.handing = 0;
+	event_del(rd.handover_ev);
+	if (handover_to_store(rd.srv, NULL, 0) == 0) {
+		rd.handed = 1;
+		event_base_loopbreak(rd.base);
+		return;
+	}
+	life_stop_graceful(&rd.stop);
+}
+
+/* From a callback: the hand-over runs from the loop, not under it. */
+static void
+reverbd_store_soon(void)
+{
+	struct timeval now = { 0, 0 };
+
+	evtimer_add(rd.handover_ev, &now);
+}
+
+static void
+reverbd_store_cb(evutil_socket_t fd, short what, void *arg)
+{
+	if (rd.owed != 0)
+		log_info("stop: %llu echoes still owed after the grace "
+		    "period go to the successor", rd.owed);
+	reverbd_to_store();
+}
+
+/*
+ * Stop under systemd with an fd store (life_stop_server): no new line is
+ * taken, the echoes owed go out within the grace period, then the
+ * clients go to the store.
+ */
+static void
+reverbd_store(void *arg)
+{
+	evtimer_del(rd.status_ev);
+	rd.handing = 1;
+	if (rd.owed == 0)
+		reverbd_to_store();
+	else
+		evtimer_add(rd.handover_ev, &rd.stop.grace);
+}
+
+/* SIGHUP: the clients and their echoes to a fresh reverbd. */
+static void
+reverbd_reload(void *arg)
+{
+	/* Back here only when it failed: go on as before. */
+	(void)handover_reexec(rd.srv, NULL, 0);
 }
 
 /* SIGTERM: owed echoes still go out, within a bounded grace period. */
@@ -573,10 +783,10 @@ main(int argc, char **argv)
 		.lean = 1,	/* buffers only while input or output waits */
 	};
 	struct timeval status_tv = { REVERBD_STATUS_SEC, 0 };
-	struct life_stop stop;
 	struct cli_common cli;
 	struct listen_set set;
 
+	handover_init(argc, argv);
 	reverbd_options(argc, argv, &cli);
 	log_init(argv[0], cli.verbosity);
 	reverbd_size(&limits);
@@ -590,25 +800,35 @@ main(int argc, char **argv)
 	    reverb_status_cb, NULL)) == NULL ||
 	    event_add(rd.status_ev, &status_tv) == -1)
 		fatalx(EX_OSERR, "cannot create the status timer");
-	stop.srv = rd.srv;
-	stop.timer = rd.status_ev;
-	reverbd_grace(&stop.grace);
-	if (life_start(rd.base, life_stop_server, &stop) == -1)
+	if ((rd.handover_ev = evtimer_new(rd.base, reverbd_store_cb,
+	    NULL)) == NULL)
+		fatalx(EX_OSERR, "cannot create the hand-over timer");
+	rd.stop.srv = rd.srv;
+	rd.stop.timer = rd.status_ev;
+	reverbd_grace(&rd.stop.grace);
+	rd.stop.to_store = reverbd_store;
+	if (life_start(rd.base, life_stop_server, &rd.stop) == -1)
 		fatalx(EX_OSERR, "cannot watch signals");
+	life_on_reload(reverbd_reload, NULL);
+	/* A predecessor's clients, with the echoes they are owed. */
+	handover_adopt(rd.srv);
 
 	serve_log_ready(&set, "delay %ld.%03ld s, idle timeout %ld s, max %lu "
 	    "clients", (long)rd.delay.tv_sec,
 	    (long)rd.delay.tv_usec / 1000, (long)rd.idle.tv_sec,
 	    cli.max_clients);
 	sdn_ready();
-	sdn_status("0 clients");
+	/* Clients taken over count from the start. */
+	sdn_status("%lu clients", server_stats(rd.srv)->clients);
 	if (event_base_dispatch(rd.base) == -1)
 		fatalx(EX_SOFTWARE, "event loop failed");
 
 	log_debug("echo timers: %llu added to the common queue, %llu to the "
 	    "heap", rd.armed_common, rd.armed_heap);
-	log_info("stopped");
+	log_info(rd.handed ? "stopped; the clients wait in systemd's fd "
+	    "store" : "stopped");
 	life_end();
+	event_free(rd.handover_ev);
 	event_free(rd.status_ev);
 	server_free(rd.srv);
 	idle_list_free(&rd.idle_list);

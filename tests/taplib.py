@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 BUILDDIR = os.environ.get("top_builddir", os.getcwd())
@@ -93,8 +94,9 @@ def free_port_range(count):
 
 
 def wait_port(port, host="127.0.0.1", timeout=10.0):
-    """Waits until something accepts on host:port; True if it did."""
-    deadline = time.monotonic() + timeout
+    """Waits until something accepts on host:port (for timeout seconds,
+    scaled by the time factor); True if it did."""
+    deadline = time.monotonic() + budget(timeout)
     while time.monotonic() < deadline:
         try:
             with socket.create_connection((host, port), timeout=0.5):
@@ -109,6 +111,97 @@ def under_valgrind():
     slower, without openat2 (valgrind 3.19 lacks it), and their RSS is
     valgrind's, so latency and memory figures mean nothing."""
     return os.environ.get("CLOCKWORK_VALGRIND") == "1"
+
+
+def time_factor():
+    """How many times slower than a plain build this one runs:
+    CLOCKWORK_TIME_FACTOR, which make check sets (1 in a plain build, more
+    under the sanitizers and valgrind); 1 when unset."""
+    try:
+        f = float(os.environ.get("CLOCKWORK_TIME_FACTOR") or 1)
+    except ValueError:
+        f = 1.0
+    return min(max(f, 1.0), 100.0)
+
+
+def budget(seconds):
+    """How long to wait for something that a plain build does within
+    seconds on a busy machine: a deadline, scaled by the time factor.  For
+    how soon a thing must happen, use Lateness instead."""
+    return seconds * time_factor()
+
+
+class Lateness:
+    """How late this process wakes up while the timed events happen: a
+    thread sleeps in short steps and keeps the worst delay.  The load that
+    delays it delays a daemon's timers and socket wake-ups alike, so a
+    bound on how soon something happens is the expected time plus
+    slack(): a floor plus three times the delay seen, measured in the same
+    run over the very interval the bound judges, never more than a cap,
+    so that an event a second late always fails.
+
+        with Lateness() as late:
+            ...send, read, note the times...
+        ok(took <= expected + late.slack())
+    """
+
+    STEP = 0.005
+
+    def __init__(self):
+        self.worst = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            t0 = time.monotonic()
+            time.sleep(self.STEP)
+            self.worst = max(self.worst, time.monotonic() - t0 - self.STEP)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def slack(self, floor=0.05, cap=0.5):
+        """floor + 3 x the worst delay, at most cap (at least floor)."""
+        return max(floor, min(cap, floor + 3 * self.worst))
+
+    def on_time(self, at, want, floor=0.05, cap=0.5):
+        """True when every event came no earlier than its wanted time and
+        no later than that plus slack(floor, cap): at and want are lists
+        of seconds from the same start (a timer never fires early, so the
+        lower bound needs no slack)."""
+        slack = self.slack(floor, cap)
+        return len(at) == len(want) and all(
+            w - 0.001 <= a <= w + slack for a, w in zip(at, want))
+
+    def __str__(self):
+        return "worst wake-up %.1f ms late" % (self.worst * 1000)
+
+
+def exchange_to_eof(port, data, timeout=10.0, host="127.0.0.1"):
+    """Sends data on a new connection, shuts its sending side and reads
+    until the server closes (for at most timeout seconds, scaled by the
+    time factor): the lines that came."""
+    with socket.create_connection((host, port), budget(5)) as s:
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        return [l for _, l in read_lines(s, sys.maxsize, timeout)]
+
+
+def timed_exchange(port, data, count, timeout=5.0, host="127.0.0.1"):
+    """Sends data on a new connection and reads count lines: (the lines,
+    when each came in seconds from the send, the Lateness seen meanwhile)."""
+    with Lateness() as late:
+        with socket.create_connection((host, port), budget(5)) as s:
+            t0 = time.monotonic()
+            s.sendall(data)
+            got = read_lines(s, count, timeout)
+    return [l for _, l in got], [w - t0 for w, _ in got], late
 
 
 def wrapper(reexec=False):
@@ -167,7 +260,7 @@ class Daemon:
                                      stdout=self.log, stderr=subprocess.STDOUT)
         if activate:
             # The activator listens at once; give it a moment to bind.
-            deadline = time.monotonic() + 5
+            deadline = time.monotonic() + budget(5)
             while time.monotonic() < deadline and not self._listening():
                 time.sleep(0.02)
         elif wait and port is not None:
@@ -194,11 +287,12 @@ class Daemon:
             os.kill(self.proc.pid, sig)
 
     def stop(self, timeout=10.0):
-        """SIGTERM, then the exit status (None if it had to be killed)."""
+        """SIGTERM, then the exit status (None if it had to be killed
+        within timeout seconds, scaled by the time factor)."""
         if self.alive():
             os.kill(self.proc.pid, signal.SIGTERM)
         try:
-            return self.proc.wait(timeout)
+            return self.proc.wait(budget(timeout))
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
@@ -220,7 +314,10 @@ class Daemon:
 
 
 def read_lines(sock, count, timeout):
-    """Reads up to count lines; returns [(monotonic time, bytes line)]."""
+    """Reads up to count lines, for at most timeout seconds (scaled by the
+    time factor) or until the peer closes or resets the connection;
+    returns [(monotonic time, bytes line)]."""
+    timeout = budget(timeout)
     sock.settimeout(timeout)
     buf = b""
     out = []
@@ -229,7 +326,7 @@ def read_lines(sock, count, timeout):
         try:
             sock.settimeout(max(0.01, deadline - time.monotonic()))
             chunk = sock.recv(65536)
-        except socket.timeout:
+        except (socket.timeout, ConnectionResetError):
             break
         if not chunk:
             break

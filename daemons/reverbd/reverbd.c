@@ -48,7 +48,7 @@
 
 #define REVERBD_DELAY		1	/* seconds */
 #define REVERBD_IDLE		300	/* seconds */
-#define REVERBD_MAX_LINE	4096	/* bytes before the newline */
+#define REVERBD_MAX_LINE	65536	/* bytes before the newline: Go's 64 KiB */
 #define REVERBD_MAX_PENDING	32	/* lines in flight per client */
 #define REVERBD_PENDING_BYTES	65536	/* their text, per client */
 #define REVERBD_MAX_OUTPUT	65536	/* queued bytes before a drop */
@@ -750,7 +750,11 @@ reverbd_options(int argc, char **argv, struct cli_common *cli)
 
 /*
  * Sizes the buffers and limits from --max-line: one line and its CR, one
- * echo of it, and room for at least its three echoes in the output.
+ * echo of it, and room for at least its three echoes in the output.  The
+ * text in flight is checked before each line is taken, so that a line of
+ * --max-line always gets in: at the default a 64 KiB line alone fills
+ * the 64 KiB, and the client's next lines wait in its socket until that
+ * line's last echo has gone.
  */
 static void
 reverbd_size(struct server_limits *limits)

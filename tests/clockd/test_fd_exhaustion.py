@@ -11,7 +11,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
-from taplib import Tap, binary, free_port, read_lines, wait_port  # noqa: E402
+from taplib import Tap, binary, budget, free_port, read_lines, wait_port  # noqa: E402
 
 t = Tap()
 
@@ -59,7 +59,7 @@ try:
 finally:
     proc.terminate()
     try:
-        _, err = proc.communicate(timeout=5)
+        _, err = proc.communicate(timeout=budget(5))
     except subprocess.TimeoutExpired:
         proc.kill()
         _, err = proc.communicate()

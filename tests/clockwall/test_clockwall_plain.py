@@ -14,7 +14,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (ZONES, PlainWall, listening, start_clock,  # noqa: E402
                     zone_skew)
-from taplib import Tap  # noqa: E402
+from taplib import Tap, budget  # noqa: E402
 
 t = Tap()
 
@@ -49,7 +49,7 @@ try:
     london.proc.wait()
     killed = time.monotonic()
     down = wall.wait_for(lambda n, s: n == "London" and s.startswith("down"),
-                         6)
+                         budget(6))
     t.ok(down is not None, "a killed clock is shown down (%r)"
          % (down and down[2]), wall.lines[-6:])
     wall.wait_for(lambda n, s: False, 4)
@@ -66,7 +66,8 @@ try:
 
     # Restarted on the same port: picked up again by the retries.
     clocks[2] = start_clock("Europe/London", port)
-    back = wall.wait_for(lambda n, s: n == "London" and is_time(n, s), 15)
+    back = wall.wait_for(lambda n, s: n == "London" and is_time(n, s),
+                         budget(15))
     t.ok(back is not None and zone_skew(back[2], "Europe/London") <= 2,
          "the restarted clock is picked up again (%r)" % (back and back[2]))
 
@@ -77,7 +78,7 @@ try:
     tokyo.signal(signal.SIGSTOP)
     stopped = time.monotonic()
     silent = wall.wait_for(lambda n, s: n == "Tokyo" and not is_time(n, s),
-                           8)
+                           budget(8))
     last = [ln[0] for ln in wall.lines if ln[1] == "Tokyo" and
             is_time(ln[1], ln[2]) and (silent is None or ln[0] < silent[0])]
     t.ok(silent is not None and silent[2] == "silent",
@@ -87,7 +88,8 @@ try:
     took = silent[0] - last[-1] if silent and last else -1
     t.ok(2.9 <= took <= 5, "3 s after its last line (%.2f s)" % took)
     tokyo.signal(signal.SIGCONT)
-    back = wall.wait_for(lambda n, s: n == "Tokyo" and is_time(n, s), 5)
+    back = wall.wait_for(lambda n, s: n == "Tokyo" and is_time(n, s),
+                         budget(5))
     t.ok(back is not None, "and ticks again once it speaks")
     t.ok(not any(nm == "Tokyo" and s.startswith("down")
                  for _, nm, s in wall.since(stopped)),

@@ -18,7 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (CLOCKWALL, ZONES, free_port, listening,  # noqa: E402
                     start_clock, tmux_env, zone_skew)
-from taplib import Tap  # noqa: E402
+from taplib import Tap, budget  # noqa: E402
 
 t = Tap()
 if shutil.which("tmux") is None:
@@ -31,7 +31,8 @@ env = tmux_env(tmp, SHELL="/bin/sh", PS1="$ ")
 
 def tmux(*args):
     return subprocess.run(["tmux", "-S", sock] + list(args),
-                          capture_output=True, text=True, env=env, timeout=10)
+                          capture_output=True, text=True, env=env,
+                          timeout=budget(10))
 
 
 def screen(escapes=False):
@@ -49,7 +50,9 @@ def type_line(text):
 
 
 def poll(pred, timeout=10.0):
-    deadline = time.monotonic() + timeout
+    """pred()'s first true value within timeout seconds (scaled by the
+    time factor), else its last."""
+    deadline = time.monotonic() + budget(timeout)
     while True:
         v = pred()
         if v or time.monotonic() > deadline:
@@ -222,7 +225,7 @@ try:
     t.ok(re.search(r"\x1b\[[0-9;]*3[0-7]m", screen(True)) is None,
          "NO_COLOR: no colour at all", screen(True))
     spins = set()
-    deadline = time.monotonic() + 8
+    deadline = time.monotonic() + budget(8)
     while len(spins) < 3 and time.monotonic() < deadline:
         m = re.match(r"connecting ([-\\|/])$",
                      rows(screen()).get("Quiet", ("", ""))[1])

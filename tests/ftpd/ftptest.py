@@ -13,7 +13,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
-from taplib import Daemon, free_port  # noqa: E402
+from taplib import Daemon, budget, free_port  # noqa: E402
 
 FTPD = "daemons/ftpd/clockwork-ftpd"
 
@@ -97,7 +97,7 @@ def start(tree, *extra, host="127.0.0.1", activate=False, wrap=None):
 
 
 def login(d, user="anonymous", passwd="test@example.com", timeout=20):
-    f = ftplib.FTP(timeout=timeout)
+    f = ftplib.FTP(timeout=budget(timeout))
     f.connect(d.ftp_host, d.ftp_port)
     if user is not None:
         f.login(user, passwd)
@@ -124,7 +124,7 @@ def retr(f, path, rest=None):
 
 def raw(host, port, timeout=10):
     """A plain socket to the control port, greeting read."""
-    s = socket.create_connection((host, port), timeout=timeout)
+    s = socket.create_connection((host, port), timeout=budget(timeout))
     s.recv(4096)
     return s
 
@@ -134,8 +134,9 @@ _pending = {}
 
 def read_reply(s, timeout=10):
     """Reads one full (possibly multi-line) reply from a raw socket; bytes
-    after it are kept for the next call."""
-    s.settimeout(timeout)
+    after it are kept for the next call (timeout scaled by the time
+    factor)."""
+    s.settimeout(budget(timeout))
     buf = _pending.pop(id(s), b"")
     while True:
         lines = buf.split(b"\r\n")

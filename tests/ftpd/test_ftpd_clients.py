@@ -15,7 +15,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ftptest import Tree, start, sha256_file  # noqa: E402
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
-from taplib import Tap  # noqa: E402
+from taplib import Tap, budget  # noqa: E402
 
 t = Tap()
 tree = Tree(big=8 * 1024 * 1024)
@@ -26,7 +26,7 @@ out = tempfile.mkdtemp(prefix="ftpd-clients-")
 def run(argv, stdin=None, timeout=60):
     try:
         p = subprocess.run(argv, input=stdin, capture_output=True,
-                           timeout=timeout, cwd=out)
+                           timeout=budget(timeout), cwd=out)
         return p.returncode, p.stdout.decode("utf-8", "replace") + \
             p.stderr.decode("utf-8", "replace")
     except subprocess.TimeoutExpired:

@@ -16,7 +16,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ftptest import FTPD, Tree, start, login, cmd, retr, raw, read_reply  # noqa
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
-from taplib import Tap, binary, free_port_range, under_valgrind  # noqa: E402
+from taplib import (Tap, binary, budget, free_port,  # noqa: E402
+                    free_port_range, under_valgrind)
 
 t = Tap()
 tree = Tree(big=24 * 1024 * 1024)
@@ -295,10 +296,14 @@ try:
             x.quit()
         h.close()
         r = subprocess.run([binary(FTPD), "--pasv-ports", "80-90"],
-                           capture_output=True)
+                           capture_output=True, timeout=budget(10))
         t.eq(r.returncode, 64, "--pasv-ports below 1024: exit 64")
-        r = subprocess.run([binary(FTPD), "-r", "/nonexistent", "-p", "1"],
-                           capture_output=True)
+        # A root that surely is missing (other programs on this machine
+        # may make /nonexistent for a moment), on a port nobody holds.
+        r = subprocess.run([binary(FTPD), "-r",
+                            os.path.join(tree.top, "no-such-root"),
+                            "-p", str(free_port())],
+                           capture_output=True, timeout=budget(10))
         t.eq(r.returncode, 78, "a root that does not exist: exit 78")
         r = subprocess.run([binary(FTPD), "--help"], capture_output=True)
         t.ok(r.returncode == 0 and b"--pasv-ports" in r.stdout, "--help")
@@ -343,7 +348,7 @@ try:
         except ftplib.all_errors as e:
             r = str(e)
         t.ok(r.startswith("421"), "SIGTERM: idle session told 421", r)
-        rc = d.proc.wait(10)
+        rc = d.proc.wait(budget(10))
         t.eq(rc, 0, "SIGTERM: exit 0")
 finally:
     tree.cleanup()

@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ftptest import (Tree, start, login, cmd, retr, raw,  # noqa: E402
                      read_reply, pattern, rss_kib)
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
-from taplib import Tap  # noqa: E402
+from taplib import Tap, budget  # noqa: E402
 
 BIG = 64 * 1024 * 1024
 
@@ -128,7 +128,7 @@ try:
         f = login(d)
         r, data = retr(f, "pub/big.bin")
         el = time.monotonic() - t0
-        t.ok(data == tree.big and el < 20,
+        t.ok(data == tree.big and el < budget(20),
              "with 200 slow clients a normal client is served (%.2f s)" % el)
         f.quit()
         for c in slow:
@@ -155,7 +155,7 @@ try:
         for th in threads:
             th.start()
         for th in threads:
-            th.join(120)
+            th.join(budget(120))
         el = time.monotonic() - t0
         good = sum(1 for r in results if r == want)
         t.ok(good == 50, "50 parallel 64 MiB downloads, all checksums right "
@@ -174,13 +174,13 @@ try:
         f = login(d2)
         ds = f.transfercmd("RETR pub/64m.bin")
         t0 = time.monotonic()
-        f.sock.settimeout(20)
+        f.sock.settimeout(budget(20))
         try:
             r = f.getresp()
         except Exception as e:
             r = str(e)
         el = time.monotonic() - t0
-        t.ok(r.startswith("426") and el < 15,
+        t.ok(r.startswith("426") and el < budget(15),
              "a data connection that stops reading: 426 (%.1f s)" % el, r)
         ds.close()
         # PASV and never connect: 425 after --data-timeout.
@@ -198,7 +198,7 @@ try:
         f.quit()
 
         # Everything gone again: no descriptor leaked.
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + budget(10)
         while time.monotonic() < deadline and nfds(d.pid) > fds0:
             time.sleep(0.1)
         t.eq(nfds(d.pid), fds0, "no descriptor left behind")

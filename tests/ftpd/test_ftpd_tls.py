@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ftptest import (Tree, start, sha256_file, read_reply,  # noqa: E402
                      FTPD, ReuseFTP_TLS, tls_context)
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
-from taplib import Tap, binary, free_port  # noqa: E402
+from taplib import Tap, binary, budget, free_port  # noqa: E402
 
 PASSWD = "daemons/ftpd/clockwork-ftpd-passwd"
 t = Tap()
@@ -43,7 +43,7 @@ key = os.path.join(work, "key.pem")
 def run(argv, stdin=None, timeout=60):
     try:
         p = subprocess.run(argv, input=stdin, capture_output=True,
-                           timeout=timeout, cwd=work)
+                           timeout=budget(timeout), cwd=work)
         return p.returncode, (p.stdout + p.stderr).decode("utf-8", "replace")
     except subprocess.TimeoutExpired:
         return -1, "timed out"
@@ -60,7 +60,7 @@ def context():
 
 def tls_login(d, cls=ReuseFTP_TLS, user="alice", pw="alice-pw",
               ctx=None):
-    f = cls(context=ctx or context(), timeout=20)
+    f = cls(context=ctx or context(), timeout=budget(20))
     f.connect(d.ftp_host, d.ftp_port)
     f.auth()
     f.login(user, pw)

@@ -25,7 +25,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ftptest import Tree, start, login, cmd, retr, pattern, sha256_file  # noqa
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
-from taplib import Tap, Daemon, binary, free_port, under_valgrind  # noqa
+from taplib import (Tap, Daemon, Lateness, binary, budget, free_port,  # noqa
+                    under_valgrind)
 
 PASSWD = "daemons/ftpd/clockwork-ftpd-passwd"
 t = Tap()
@@ -48,7 +49,7 @@ def passwd(*args, pw=None):
 def run(argv, stdin=None, timeout=60):
     try:
         p = subprocess.run(argv, input=stdin, capture_output=True,
-                           timeout=timeout, cwd=work)
+                           timeout=budget(timeout), cwd=work)
         return p.returncode, (p.stdout + p.stderr).decode("utf-8", "replace")
     except subprocess.TimeoutExpired:
         return -1, "timed out"
@@ -287,15 +288,21 @@ try:
                 pass
             s.close()
             return time.monotonic() - t0
-        # (Another name: the name's own failures slow it everywhere.)
-        other = attempt("127.0.0.2", "carol")
-        fourth = attempt("127.0.0.1")     # 0.3 s * 8
-        t.ok(other + 1.0 < fourth, "another address (127.0.0.2) is not "
-             "slowed: %.2f s there, %.2f s for the 4th failure here"
-             % (other, fourth))
+        # Another address and another name (a name's own failures slow it
+        # from every address).
+        with Lateness() as late:
+            other = attempt("127.0.0.2", "carol")
+            fourth = attempt("127.0.0.1")     # 0.3 s * 8
+        # Like a first failure here, and well below the fourth; a stall of
+        # the machine meanwhile (a slack below the 1 s margin) is allowed.
+        slack = late.slack(0, 0.9)
+        t.ok(other < times[0] + 1.0 + slack and other + 1.0 < fourth + slack,
+             "another address (127.0.0.2) and name is not slowed: %.2f s "
+             "there, %.2f s for the 1st failure and %.2f s for the 4th here "
+             "(%s)" % (other, times[0], fourth, late))
         t0 = time.monotonic()
         f = login(d, "bob", "bob-pw2")
-        t.ok(time.monotonic() - t0 < 2, "bob's new password works")
+        t.ok(time.monotonic() - t0 < budget(2), "bob's new password works")
 
         # 40 password checks at once (yescrypt, ~20 ms each) do not stall
         # the loop: another session's NOOPs keep being answered.
@@ -313,19 +320,23 @@ try:
         for th in ths:
             th.start()
         lat = []
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < 1.5:
-            a0 = time.monotonic()
-            f.voidcmd("NOOP")
-            lat.append(time.monotonic() - a0)
+        with Lateness() as late:
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 1.5:
+                a0 = time.monotonic()
+                f.voidcmd("NOOP")
+                lat.append(time.monotonic() - a0)
         for th in ths:
             th.join()
         if under_valgrind():
             t.ok(True, "# SKIP loop latency under valgrind (one thread "
                  "at a time)")
         else:
-            t.ok(max(lat) < 0.3, "40 password checks at once: NOOP answered "
-                 "within %.1f ms at worst" % (max(lat) * 1000))
+            # On the loop the 40 checks would hold a NOOP for 0.8 s or
+            # more; the bound grows with the load seen, to 0.5 s at most.
+            t.ok(max(lat) <= late.slack(0.1, 0.5), "40 password checks at "
+                 "once: NOOP answered within %.1f ms at worst (%s)"
+                 % (max(lat) * 1000, late))
         f.quit()
 
         # Real clients.

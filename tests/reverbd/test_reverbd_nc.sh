@@ -18,9 +18,10 @@ printf '\t h\303\251llo w\303\266rld\n\t abc\n\t Last\n' >>"$tmp/want"
 printf '\t h\303\251llo w\303\266rld\n\t abc\n\t last\n' >>"$tmp/want"
 
 # talk LABEL PORT: nc through one session, checks bytes and duration.
+ncwait=$(budget 10)
 talk() {
 	t0=$(now)
-	timeout 10 nc -N 127.0.0.1 "$2" <"$tmp/in" >"$tmp/out"
+	timeout "$ncwait" nc -N 127.0.0.1 "$2" <"$tmp/in" >"$tmp/out"
 	rc=$?
 	t1=$(now)
 	check $rc "$1: nc exits by itself once reverbd closes (rc $rc)"

@@ -14,7 +14,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
-from taplib import Tap, SRCDIR  # noqa: E402
+from taplib import SRCDIR, Tap, budget  # noqa: E402
 
 LIMITS = {"clock@": 1.0, "reverb": 1.0, "clockwork-ftpd": 1.5}
 EXPECTED = ["clock@", "reverb", "clockwork-ftpd"]
@@ -25,7 +25,7 @@ def score(path):
     """Overall exposure of one unit file, and the tool's output."""
     res = subprocess.run(["systemd-analyze", "security", "--offline=true",
                           "--no-pager", path],
-                         capture_output=True, text=True, timeout=60)
+                         capture_output=True, text=True, timeout=budget(60))
     out = res.stdout + res.stderr
     m = re.search(r"Overall exposure level for \S+: ([0-9.]+)", out)
     return (float(m.group(1)) if m else None), out

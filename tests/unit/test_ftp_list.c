@@ -20,6 +20,7 @@
 
 #include "../../daemons/ftpd/ftp_list.h"
 #include "../../daemons/ftpd/ftp_path.h"
+#include "timeout.h"
 
 #define NOW	1700000000	/* 2023-11-14 22:13:20 UTC */
 
@@ -319,6 +320,8 @@ ftp_list_suite(void)
 	tcase_add_test(core, test_long_old_and_link);
 	tcase_add_test(core, test_facts);
 	tcase_add_test(limits, test_long_hostile_name);
+	/* A directory of a few thousand entries made, listed and removed. */
+	tcase_budget(dir, 20);
 	tcase_add_checked_fixture(dir, setup_tree, teardown_tree);
 	tcase_add_test(dir, test_listing_names);
 	tcase_add_test(dir, test_listing_long_and_facts);

@@ -9,6 +9,7 @@
 #include <check.h>
 
 #include "../../daemons/ftpd/ftp_users.h"
+#include "timeout.h"
 
 START_TEST(test_parse_line)
 {
@@ -127,7 +128,8 @@ ftp_users_suite(void)
 	TCase *core = tcase_create("core");
 	TCase *limits = tcase_create("limits");
 
-	tcase_set_timeout(core, 30);
+	/* A password hashed and checked four times (yescrypt, 20-50 ms each). */
+	tcase_budget(core, 10);
 	tcase_add_test(core, test_parse_line);
 	tcase_add_test(core, test_hash_and_check);
 	tcase_add_test(core, test_save_load);

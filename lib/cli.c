@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,9 +32,21 @@ cli_init(struct cli_common *c, const char *argv0)
 	cli_prog = slash != NULL ? slash + 1 : argv0;
 	memset(c, 0, sizeof(*c));
 	c->max_clients = 1024;
+	c->user = CLI_DEFAULT_USER;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
 	    rl.rlim_cur > 64 + CLI_RESERVED_FDS)
 		c->max_clients = (unsigned long)rl.rlim_cur - CLI_RESERVED_FDS;
+}
+
+/*
+ * A daemon's own default for --user, where that user exists (e.g.
+ * clockwork-ftpd's "ftp"); otherwise the default stays.
+ */
+void
+cli_default_user(struct cli_common *c, const char *name)
+{
+	if (!c->user_given && getpwnam(name) != NULL)
+		c->user = name;
 }
 
 const char *
@@ -125,6 +138,12 @@ cli_common_option(struct cli_common *c, int ch, const char *arg)
 		if (parse_ulong(arg, 1, 1000000, &c->max_clients) == -1)
 			cli_usage_error("bad --max-clients '%s' (1-1000000)",
 			    arg);
+		return 1;
+	case CLI_OPT_USER:
+		if (*arg == '\0')
+			cli_usage_error("bad --user '' (a user name)");
+		c->user = arg;
+		c->user_given = 1;
 		return 1;
 	case CLI_OPT_VERSION:
 		cli_version();

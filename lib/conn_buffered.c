@@ -266,8 +266,13 @@ conn_buffered_event_cb(struct bufferevent *bev, short what, void *arg)
 	server_hold(srv);
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_WRITING))
 		conn_drop(c, "output not read before closing");
-	else if (what & BEV_EVENT_TIMEOUT)
+	else if (what & BEV_EVENT_TIMEOUT) {
+		/* Told why, as FTP's 421, before the close. */
+		if (srv->limits.idle_reply != NULL)
+			conn_send(c, srv->limits.idle_reply,
+			    strlen(srv->limits.idle_reply));
 		conn_close_after_flush(c, "idle timeout");
+	}
 	else if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING) &&
 	    srv->ops->eof != NULL) {
 		bufferevent_disable(bev, EV_READ);

@@ -3,8 +3,9 @@
  * The daemon's life.  SIGTERM or SIGINT asks for a graceful stop: the
  * daemon's stop callback runs once (it stops accepting and lets clients
  * drain) and a second signal leaves the loop at once.  SIGHUP runs the
- * daemon's reload callback, when it has one (a re-execution that keeps
- * the clients, lib/handover.c), and is only logged otherwise.  SIGPIPE is
+ * daemon's reload callback, if it has one (life_on_reload), in the loop
+ * like any event: a re-execution that keeps the clients (lib/handover.c)
+ * or a daemon's configuration read again.  SIGPIPE is
  * ignored: a vanished client is an error on its own socket, not a dead
  * daemon.
  */
@@ -95,7 +96,10 @@ life_start(struct event_base *base, void (*cb)(void *), void *arg)
 	return sdn_watchdog_start(base);
 }
 
-/* What SIGHUP runs from then on. */
+/*
+ * What SIGHUP does: cb(arg), which reads the daemon's configuration again
+ * and logs what came of it.  Without one, SIGHUP is logged and ignored.
+ */
 void
 life_on_reload(void (*cb)(void *), void *arg)
 {
@@ -148,6 +152,7 @@ life_end(void)
 
 	log_set_base(NULL);
 	sdn_watchdog_stop();
+	reload_cb = NULL;
 	for (i = 0; i < sizeof(sig_events) / sizeof(sig_events[0]); i++)
 		if (sig_events[i] != NULL) {
 			event_free(sig_events[i]);

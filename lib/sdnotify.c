@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
@@ -21,11 +22,20 @@ sdn_ready(void)
 	sd_notify(0, "READY=1");
 }
 
-/* A reload began (a re-execution); READY=1 again ends it. */
+/*
+ * A reload begins (a re-execution, or a daemon's configuration read
+ * again); sdn_ready() says it is over.  MONOTONIC_USEC= is what
+ * systemd 253's Type=notify-reload wants with it; older ones ignore it.
+ */
 void
 sdn_reloading(void)
 {
-	sd_notify(0, "RELOADING=1");
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)ts.tv_sec * 1000000ULL +
+	    (unsigned long long)ts.tv_nsec / 1000);
 }
 
 /* One-line summary for `systemctl status`. */

@@ -55,6 +55,7 @@ struct server_limits {
 	int		 sndbuf;	/* SO_SNDBUF for clients; 0: default */
 	int		 rcvbuf;	/* SO_RCVBUF for clients; 0: default */
 	const char	*busy_reply;	/* sent to a client refused at the limit */
+	const char	*idle_reply;	/* sent before an idle timeout's close */
 	/*
 	 * Lean connections: no bufferevent, just the socket, one read event in
 	 * the conn's own allocation and an output queue made only while one is

@@ -40,6 +40,10 @@ class Manager:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         self.sock.bind(self.path)
+        # Open to all, as systemd's own: a daemon started as root sends
+        # its hand-over after dropping to nobody.
+        os.chmod(self.dir, 0o755)
+        os.chmod(self.path, 0o777)
         self.sock.setblocking(False)
         self.store = []          # [name, fd]
         self.messages = []       # dicts, in order

@@ -5,6 +5,7 @@ activation) and stopped by PID."""
 
 import errno
 import os
+import pwd
 import random
 import shlex
 import signal
@@ -311,6 +312,47 @@ class Daemon:
             os.unlink(self.log.name)
         except OSError:
             pass
+
+
+def proc_ids(pid):
+    """What /proc/PID/status says of a process's identity: Uid and Gid
+    (real, effective, saved, file system), Groups and the capability sets
+    as lists of strings, keyed by those names."""
+    keys = ("Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapAmb")
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in keys:
+                out[k] = v.split()
+    return out
+
+
+def check_dropped(t, d, name, what, timeout=10.0):
+    """One check: the daemon d (started as root) now runs as user name
+    alone: every uid and gid that user's, its groups those of the group
+    database, no capability left."""
+    pw = pwd.getpwnam(name)
+    want = {"Uid": [str(pw.pw_uid)] * 4, "Gid": [str(pw.pw_gid)] * 4,
+            "Groups": sorted(str(g) for g in
+                             os.getgrouplist(name, pw.pw_gid))}
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            ids = proc_ids(d.pid)
+        except OSError as e:
+            ids = {"error": str(e)}
+        got = {k: ids.get(k) for k in ("Uid", "Gid")}
+        got["Groups"] = sorted(ids.get("Groups") or [])
+        caps = [ids.get(k) for k in ("CapPrm", "CapEff", "CapAmb")]
+        ok = got == want and all(c == ["0000000000000000"] for c in caps)
+        if ok or time.monotonic() > deadline or not d.alive():
+            break
+        time.sleep(0.05)
+    return t.ok(ok, "%s: runs as %s (uid %d, gid %d, groups %s), no "
+                "capabilities" % (what, name, pw.pw_uid, pw.pw_gid,
+                                  " ".join(want["Groups"])),
+                "status: %r\nwant: %r\noutput: %s" % (ids, want, d.output()))
 
 
 def read_lines(sock, count, timeout):

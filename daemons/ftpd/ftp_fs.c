@@ -279,6 +279,7 @@ ftp_fs_rnto(struct ftp_session *s, char *arg)
 	struct ftp_fs_job *j;
 	int err;
 
+	/* ftp_session_run() has seen RNFR's path in s->rnfr. */
 	if (s->rnfr == NULL)
 		return ftp_reply(s, FTP_BAD_SEQUENCE, "RNFR required first.");
 	if ((j = calloc(1, sizeof(*j))) == NULL)

@@ -36,7 +36,7 @@
 struct ftp_login_job {
 	struct ftp_job		 job;		/* first: the pool's handle */
 	struct ftp_session	*s;		/* NULL once it has ended */
-	const struct ftp_users	*users;		/* not changed after start-up */
+	struct ftp_users	*users;		/* a reference: a reload may come */
 	int			(*check)(const struct ftp_users *,
 				    const char *, const char *,
 				    const struct ftp_user **);
@@ -160,7 +160,7 @@ ftp_login_check(struct ftp_session *s, const char *password)
 	    const struct ftp_user **) = s->d->cfg.check_user;
 
 	if (s->d->work == NULL) {
-		if (check != NULL && check(&s->d->cfg.users, s->user,
+		if (check != NULL && check(s->d->cfg.users, s->user,
 		    password, &u) == 1)
 			return ftp_login_ok(s, u);
 		ftp_login_failed(s);
@@ -176,7 +176,7 @@ ftp_login_check(struct ftp_session *s, const char *password)
 	j->job.run = ftp_login_job_run;
 	j->job.done = ftp_login_job_done;
 	j->s = s;
-	j->users = &s->d->cfg.users;
+	j->users = ftp_users_ref(s->d->cfg.users);
 	j->check = check;
 	strcpy(j->name, s->user);
 	if (ftp_work_submit(s->d->work, &j->job, 0) == -1) {
@@ -215,19 +215,21 @@ ftp_login_job_done(struct ftp_job *job)
 	struct ftp_session *s = j->s;
 	const struct ftp_user *u = j->user;
 
+	/* u lives in j's table: the job goes only once it is used. */
+	if (s != NULL) {
+		s->auth_job = NULL;
+		if (u == NULL)
+			ftp_login_failed(s);
+		else if (ftp_login_ok(s, u) == 0)
+			ftp_control_wake(s);
+	}
 	ftp_login_job_free(j);
-	if (s == NULL)
-		return;
-	s->auth_job = NULL;
-	if (u == NULL)
-		ftp_login_failed(s);
-	else if (ftp_login_ok(s, u) == 0)
-		ftp_control_wake(s);
 }
 
 static void
 ftp_login_job_free(struct ftp_login_job *j)
 {
+	ftp_users_unref(j->users);
 	if (j->password != NULL) {
 		explicit_bzero(j->password, strlen(j->password));
 		free(j->password);

@@ -143,6 +143,7 @@ ftp_session_accepted(struct conn *c)
 	s->c = c;
 	s->rootfd = -1;
 	s->facts = FTP_FACT_DEFAULT;
+	s->ascii = 1;		/* RFC 959: TYPE A until the client says */
 	strcpy(s->cwd, "/");
 	if ((s->wake_ev = event_new(d->base, -1, 0, ftp_session_wake_cb,
 	    s)) == NULL || ftp_login_init(s) == -1) {
@@ -410,6 +411,9 @@ ftp_session_run(struct ftp_session *s, const struct ftp_cmd *cmd,
 	if ((cmd->flags & FTP_CMD_ARG) && arg == NULL)
 		return ftp_reply(s, FTP_BAD_ARGS, "%s needs an argument.",
 		    verb);
+	/* A sequence error is one whatever the session may do. */
+	if (cmd->id == FTP_V_RNTO && s->rnfr == NULL)
+		return ftp_reply(s, FTP_BAD_SEQUENCE, "RNFR required first.");
 	if ((cmd->flags & FTP_CMD_WRITE) && !s->may_write)
 		return ftp_reply(s, FTP_FILE_FAIL, "Permission denied.");
 	if (s->rnfr != NULL && cmd->id != FTP_V_RNTO) {

@@ -24,6 +24,12 @@
 #define FTP_USERS_DUMMY_SALT	"$y$j9T$lfe4tWnp3r8A3sYcU/iVj/"
 
 static int	ftp_users_equal(const char *, const char *);
+static FILE	*ftp_users_fopen(const char *, char *, size_t);
+static int	ftp_users_add(struct ftp_users *, struct ftp_user *, size_t *,
+		    char *, size_t);
+static int	ftp_users_cmp(const void *, const void *);
+static int	ftp_users_unique(const struct ftp_users *, const char *,
+		    char *, size_t);
 
 /* Names are plain: letters, digits, '.', '_', '-', not starting with '-'. */
 int
@@ -97,27 +103,89 @@ bad:
 }
 
 /*
- * Loads a users file.  On error, -1 with a message naming the line in
- * err; nothing is kept.
+ * Opens a users file for reading: a regular file (a FIFO would never
+ * end), not larger than FTP_USERS_FILE_MAX.  NULL with err set.
+ */
+static FILE *
+ftp_users_fopen(const char *path, char *err, size_t cap)
+{
+	struct stat st;
+	FILE *fp;
+	int fd, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) ==
+	    -1) {
+		saved = errno;
+		snprintf(err, cap, "%s: %s", path, strerror(saved));
+		errno = saved;
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1)
+		snprintf(err, cap, "%s: %s", path, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		snprintf(err, cap, "%s: not a regular file", path);
+	else if (st.st_size > FTP_USERS_FILE_MAX)
+		snprintf(err, cap, "%s: larger than %d bytes", path,
+		    FTP_USERS_FILE_MAX);
+	else if ((fp = fdopen(fd, "r")) != NULL)
+		return fp;
+	else
+		snprintf(err, cap, "%s: %s", path, strerror(errno));
+	close(fd);
+	errno = EINVAL;
+	return NULL;
+}
+
+/* Adds u to us (which then owns it).  -1 with err set. */
+static int
+ftp_users_add(struct ftp_users *us, struct ftp_user *u, size_t *allocated,
+    char *err, size_t cap)
+{
+	struct ftp_user *nu;
+
+	if (us->n == FTP_USERS_MAX) {
+		snprintf(err, cap, "more than %d users", FTP_USERS_MAX);
+		return -1;
+	}
+	if (us->n == *allocated) {
+		*allocated = *allocated == 0 ? 16 : *allocated * 2;
+		if ((nu = reallocarray(us->users, *allocated,
+		    sizeof(*nu))) == NULL) {
+			snprintf(err, cap, "out of memory");
+			return -1;
+		}
+		us->users = nu;
+	}
+	us->users[us->n++] = *u;
+	return 0;
+}
+
+/*
+ * Loads a users file, at most FTP_USERS_FILE_MAX bytes of it.  On error,
+ * -1 with a message naming the file and the line in err; nothing is kept.
  */
 int
 ftp_users_load(const char *path, struct ftp_users *us, char *err, size_t cap)
 {
-	char line[FTP_USERS_LINE_MAX + 2];
-	struct ftp_user u, *nu;
-	size_t allocated = 0, len;
+	char line[FTP_USERS_LINE_MAX + 2], why[64];
+	struct ftp_user u;
+	size_t allocated = 0, len, total = 0;
 	unsigned lineno = 0;
 	FILE *fp;
 	int r;
 
 	memset(us, 0, sizeof(*us));
-	if ((fp = fopen(path, "re")) == NULL) {
-		snprintf(err, cap, "%s: %s", path, strerror(errno));
+	if ((fp = ftp_users_fopen(path, err, cap)) == NULL)
 		return -1;
-	}
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		lineno++;
 		len = strlen(line);
+		/* The file may have grown since it was measured. */
+		if ((total += len) > FTP_USERS_FILE_MAX) {
+			snprintf(err, cap, "%s: larger than %d bytes", path,
+			    FTP_USERS_FILE_MAX);
+			goto fail;
+		}
 		if (len > 0 && line[len - 1] == '\n')
 			line[--len] = '\0';
 		else if (!feof(fp)) {
@@ -131,40 +199,119 @@ ftp_users_load(const char *path, struct ftp_users *us, char *err, size_t cap)
 			    path, lineno);
 			goto fail;
 		}
-		if (ftp_users_find(us, u.name) != NULL) {
-			snprintf(err, cap, "%s:%u: %s again", path, lineno,
-			    u.name);
+		u.line = lineno;
+		if (ftp_users_add(us, &u, &allocated, why, sizeof(why)) ==
+		    -1) {
+			snprintf(err, cap, "%s:%u: %s", path, lineno, why);
 			ftp_user_free(&u);
 			goto fail;
 		}
-		if (us->n == FTP_USERS_MAX) {
-			snprintf(err, cap, "%s: more than %d users", path,
-			    FTP_USERS_MAX);
-			ftp_user_free(&u);
-			goto fail;
-		}
-		if (us->n == allocated) {
-			allocated = allocated == 0 ? 16 : allocated * 2;
-			nu = reallocarray(us->users, allocated, sizeof(*nu));
-			if (nu == NULL) {
-				snprintf(err, cap, "out of memory");
-				ftp_user_free(&u);
-				goto fail;
-			}
-			us->users = nu;
-		}
-		us->users[us->n++] = u;
 	}
 	if (ferror(fp)) {
 		snprintf(err, cap, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
+	if (ftp_users_unique(us, path, err, cap) == -1)
+		goto fail;
 	fclose(fp);
 	return 0;
 fail:
 	fclose(fp);
 	ftp_users_free(us);
+	errno = EINVAL;
 	return -1;
+}
+
+static int
+ftp_users_cmp(const void *a, const void *b)
+{
+	const struct ftp_user *ua = *(const struct ftp_user *const *)a;
+	const struct ftp_user *ub = *(const struct ftp_user *const *)b;
+	int r = strcmp(ua->name, ub->name);
+
+	if (r != 0)
+		return r;
+	return ua->line < ub->line ? -1 : ua->line > ub->line;
+}
+
+/*
+ * No name twice: sorted, then neighbours compared (a name looked up in
+ * the table for each line would cost n * n / 2 comparisons, half a second
+ * for 10000 users, in the loop at every reload).  -1 with err naming the
+ * later line.
+ */
+static int
+ftp_users_unique(const struct ftp_users *us, const char *path, char *err,
+    size_t cap)
+{
+	const struct ftp_user **byname;
+	size_t i;
+	int r = 0;
+
+	if (us->n < 2)
+		return 0;
+	if ((byname = calloc(us->n, sizeof(*byname))) == NULL) {
+		snprintf(err, cap, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < us->n; i++)
+		byname[i] = &us->users[i];
+	qsort(byname, us->n, sizeof(*byname), ftp_users_cmp);
+	for (i = 1; i < us->n && r == 0; i++)
+		if (strcmp(byname[i - 1]->name, byname[i]->name) == 0) {
+			snprintf(err, cap, "%s:%u: %s again (first on line %u)",
+			    path, byname[i]->line, byname[i]->name,
+			    byname[i - 1]->line);
+			r = -1;
+		}
+	free(byname);
+	return r;
+}
+
+/* A shared table with no users; NULL when out of memory. */
+struct ftp_users *
+ftp_users_new(void)
+{
+	struct ftp_users *us;
+
+	if ((us = calloc(1, sizeof(*us))) != NULL)
+		us->refs = 1;
+	return us;
+}
+
+/* A shared table loaded from path; NULL with err set. */
+struct ftp_users *
+ftp_users_open(const char *path, char *err, size_t cap)
+{
+	struct ftp_users *us;
+
+	if ((us = ftp_users_new()) == NULL) {
+		snprintf(err, cap, "out of memory");
+		return NULL;
+	}
+	if (ftp_users_load(path, us, err, cap) == -1) {
+		free(us);
+		return NULL;
+	}
+	us->refs = 1;
+	return us;
+}
+
+struct ftp_users *
+ftp_users_ref(struct ftp_users *us)
+{
+	us->refs++;
+	return us;
+}
+
+/* Lets go of a shared table; the last reference frees it. */
+void
+ftp_users_unref(struct ftp_users *us)
+{
+	if (us == NULL || --us->refs > 0)
+		return;
+	ftp_users_free(us);
+	free(us);
 }
 
 const struct ftp_user *
@@ -240,9 +387,13 @@ ftp_users_hash(const char *password)
 	return out;
 }
 
-/* Writes the users to path atomically (temporary file, fsync, rename). */
+/*
+ * Writes the users to path atomically (temporary file, fsync, rename),
+ * with mode, owner and group (-1: the writer's own).
+ */
 int
-ftp_users_save(const char *path, const struct ftp_users *us)
+ftp_users_save(const char *path, const struct ftp_users *us, mode_t mode,
+    uid_t uid, gid_t gid)
 {
 	char tmp[4096];
 	size_t i;
@@ -256,7 +407,8 @@ ftp_users_save(const char *path, const struct ftp_users *us)
 	}
 	if ((fd = mkstemp(tmp)) == -1)
 		return -1;
-	if (fchmod(fd, 0600) == -1 || (fp = fdopen(fd, "w")) == NULL) {
+	if (fchown(fd, uid, gid) == -1 || fchmod(fd, mode & 07777) == -1 ||
+	    (fp = fdopen(fd, "w")) == NULL) {
 		saved = errno;
 		close(fd);
 		unlink(tmp);

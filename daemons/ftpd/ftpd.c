@@ -37,6 +37,7 @@
 #include "server.h"
 
 #define FTPD_DEFAULT_ROOT	"/srv/ftp"
+#define FTPD_DEFAULT_USER	"ftp"	/* started as root, where it exists */
 #define FTPD_STATUS_EVERY	5	/* seconds between STATUS= updates */
 #define FTPD_GRACE_SEC		10	/* for transfers to end at SIGTERM */
 #define FTPD_WORKERS		1	/* threads for password checks */
@@ -77,6 +78,7 @@ enum {
 	OPT_TLS_OPTIONAL,
 	OPT_TRANSFER_MEMORY,
 	OPT_USERS,
+	OPT_USERS_OPTIONAL,
 	OPT_XFERLOG,
 };
 
@@ -98,6 +100,9 @@ static void	ftpd_seconds(const char *, const char *, double, double,
 		    struct timeval *);
 static void	ftpd_pasv_ports(const char *, struct ftp_data_conf *);
 static void	ftpd_open(struct ftpd *, struct ftpd_files *);
+static struct ftp_users *ftpd_users(const struct ftpd_config *, char *,
+		    size_t);
+static void	ftpd_reload(void *);
 static int	ftpd_file_absent(const char *);
 static void	ftpd_status_cb(evutil_socket_t, short, void *);
 static void	ftpd_trim_cb(evutil_socket_t, short, void *);
@@ -135,6 +140,7 @@ usage(void)
 	    "  -r, --root DIR          directory served (default %s)\n"
 	    "      --anon-write        anonymous users may write too\n"
 	    "      --users FILE        named users: name:crypt-hash:home[:rw]\n"
+	    "      --users-optional    no named users while FILE is missing\n"
 	    "      --xferlog FILE      also log transfers there (xferlog(5))\n"
 	    "      --pasv-ports LO-HI  passive data ports (default: any)\n"
 	    "      --pasv-address IP   IPv4 address shown in PASV replies\n"
@@ -210,6 +216,9 @@ ftpd_option(int ch, const char *arg, struct ftpd *d, struct ftpd_files *f)
 		break;
 	case OPT_USERS:
 		cfg->users_file = arg;
+		break;
+	case OPT_USERS_OPTIONAL:
+		cfg->users_optional = 1;
 		break;
 	case OPT_XFERLOG:
 		f->xferlog = arg;
@@ -288,6 +297,7 @@ ftpd_options(int argc, char **argv, struct ftpd *d, struct cli_common *cli,
 		    OPT_TRANSFER_MEMORY },
 		{ "root",	required_argument, NULL, 'r' },
 		{ "users",	required_argument, NULL, OPT_USERS },
+		{ "users-optional", no_argument, NULL, OPT_USERS_OPTIONAL },
 		{ "xferlog",	required_argument, NULL, OPT_XFERLOG },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -316,6 +326,9 @@ ftpd_options(int argc, char **argv, struct ftpd *d, struct cli_common *cli,
 		if (timercmp(&d->data.timeout, &d->data.accept, <))
 			d->data.accept = d->data.timeout;
 	}
+	if (d->cfg.users_optional && d->cfg.users_file == NULL)
+		cli_usage_error("--users-optional needs --users");
+	cli_default_user(cli, FTPD_DEFAULT_USER);
 	if ((f->tls_cert == NULL) != (f->tls_key == NULL))
 		cli_usage_error("--tls-cert and --tls-key go together");
 	if (d->cfg.require_tls && f->tls_cert == NULL)
@@ -338,8 +351,7 @@ ftpd_open(struct ftpd *d, struct ftpd_files *f)
 	if (f->xferlog != NULL && (cfg->xferlog_fd = open(f->xferlog,
 	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) == -1)
 		fatal(EX_CANTCREAT, "--xferlog %s", f->xferlog);
-	if (cfg->users_file != NULL && ftp_users_load(cfg->users_file,
-	    &cfg->users, err, sizeof(err)) == -1)
+	if ((cfg->users = ftpd_users(cfg, err, sizeof(err))) == NULL)
 		fatalx(EX_CONFIG, "%s", err);
 	if (f->tls_cert != NULL && f->tls_optional && !cfg->require_tls &&
 	    (ftpd_file_absent(f->tls_cert) || ftpd_file_absent(f->tls_key))) {
@@ -390,6 +402,60 @@ ftpd_trim_cb(evutil_socket_t fd, short what, void *arg)
 	malloc_trim(0);
 }
 
+/*
+ * The named users: --users FILE, none without it, and none while FILE
+ * is missing with --users-optional.  NULL with err set.
+ */
+static struct ftp_users *
+ftpd_users(const struct ftpd_config *cfg, char *err, size_t cap)
+{
+	struct ftp_users *us;
+
+	if (cfg->users_file != NULL) {
+		us = ftp_users_open(cfg->users_file, err, cap);
+		if (us != NULL || errno != ENOENT || !cfg->users_optional)
+			return us;
+		log_info("no named users for now (--users-optional): %s", err);
+	}
+	if ((us = ftp_users_new()) == NULL)
+		snprintf(err, cap, "out of memory");
+	return us;
+}
+
+/*
+ * SIGHUP: the users file again.  New users may log in at once, removed
+ * ones no more; sessions already logged in go on.  A file that cannot be
+ * read or parsed leaves the users as they were.  The file is read in the
+ * loop: it is the admin's, and ftp_users_load() reads at most
+ * FTP_USERS_FILE_MAX bytes of it.  After a drop of root (--user) it is
+ * read as that user.
+ */
+static void
+ftpd_reload(void *arg)
+{
+	struct ftpd *d = arg;
+	struct ftpd_config *cfg = &d->cfg;
+	struct ftp_users *us;
+	char err[512];
+
+	if (cfg->users_file == NULL) {
+		log_info("reload: no --users file, nothing to read");
+		return;
+	}
+	log_info("SIGHUP: reloading");
+	sdn_reloading();
+	if ((us = ftpd_users(cfg, err, sizeof(err))) == NULL) {
+		log_warnx("reload failed, keeping the %zu named users: %s",
+		    cfg->users->n, err);
+	} else {
+		log_info("reload: %zu named users from %s (were %zu)", us->n,
+		    cfg->users_file, cfg->users->n);
+		ftp_users_unref(cfg->users);
+		cfg->users = us;
+	}
+	sdn_ready();
+}
+
 static void
 ftpd_status_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -437,6 +503,7 @@ main(int argc, char **argv)
 	(void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	(void)mallopt(M_TRIM_THRESHOLD, FTPD_TRIM_THRESHOLD);
 	limits.idle = cfg->idle;
+	limits.idle_reply = "421 Idle too long, closing the session.\r\n";
 
 	d.srv = serve_open(&cli, &ftpd_ops, &limits, &d, &d.base, &set);
 	d.data.base = d.base;
@@ -448,11 +515,11 @@ main(int argc, char **argv)
 	 * Off the loop: password checks, and file work (the copy behind
 	 * APPE and REST, fsync, rename, unlink) wherever anyone may write.
 	 */
-	if (cfg->users.n > 0 && (d.work = ftp_work_new(d.base,
+	if (cfg->users_file != NULL && (d.work = ftp_work_new(d.base,
 	    FTPD_WORKERS, FTPD_WORK_QUEUE, "ftpd-login", FTPD_BULK_NICE)) ==
 	    NULL)
 		fatal(EX_OSERR, "cannot start the login thread");
-	if ((cfg->users.n > 0 || cfg->anon_write) && (d.files = ftp_work_new(
+	if ((cfg->users_file != NULL || cfg->anon_write) && (d.files = ftp_work_new(
 	    d.base, FTPD_FILE_WORKERS, FTPD_WORK_QUEUE, "ftpd-files", 0)) ==
 	    NULL)
 		fatal(EX_OSERR, "cannot start the file threads");
@@ -464,10 +531,11 @@ main(int argc, char **argv)
 	stop.timer = d.status_ev;
 	if (life_start(d.base, life_stop_server, &stop) == -1)
 		fatalx(EX_OSERR, "cannot watch signals");
+	life_on_reload(ftpd_reload, &d);
 
 	serve_log_ready(&set, "root %s%s, %zu named users, max %lu clients%s",
 	    cfg->root, cfg->anon_write ? " (anonymous may write)" : "",
-	    cfg->users.n, cli.max_clients, cfg->tls_ctx == NULL ? "" :
+	    cfg->users->n, cli.max_clients, cfg->tls_ctx == NULL ? "" :
 	    cfg->require_tls ? ", FTPS required for named users" : ", FTPS");
 	sdn_ready();
 	sdn_status("0 sessions");
@@ -484,7 +552,7 @@ main(int argc, char **argv)
 	ftp_work_free(d.data.crypto);
 	event_base_free(d.base);
 	close(cfg->rootfd);
-	ftp_users_free(&cfg->users);
+	ftp_users_unref(cfg->users);
 	ftp_tls_ctx_free(cfg->tls_ctx);
 	if (cfg->xferlog_fd != -1)
 		close(cfg->xferlog_fd);

@@ -27,10 +27,12 @@ struct ftpd_config {
 	struct timeval		 login_delay;	/* after a failed login */
 	int			 anon_write;	/* --anon-write */
 	const char		*users_file;	/* --users */
+	int			 users_optional; /* --users-optional */
 	struct ssl_ctx_st	*tls_ctx;	/* --tls-cert, or NULL */
 	int			 require_tls;	/* --require-tls */
 	int			 xferlog_fd;	/* --xferlog, or -1 */
-	struct ftp_users	 users;
+	/* Named users, shared: SIGHUP puts a new table in (ftp_users.h). */
+	struct ftp_users	*users;
 	/* The password check, on a worker or in the loop: ftp_users_check(). */
 	int			(*check_user)(const struct ftp_users *,
 				    const char *, const char *,

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: ISC
 """clockd end to end: the real daemon on loopback, started with --port and
-through systemd-socket-activate, read by plain sockets."""
+through systemd-socket-activate, read by plain sockets; started as root,
+it serves as --user (default nobody)."""
 
 import datetime
 import os
@@ -16,7 +17,7 @@ import zoneinfo
 
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
 from taplib import (Daemon, Lateness, Tap, binary, budget,  # noqa: E402
-                    free_port, read_lines, under_valgrind)
+                    check_dropped, free_port, read_lines, under_valgrind)
 
 CLOCKD = "daemons/clockd/clockd"
 LINE = re.compile(rb"^\d\d:\d\d:\d\d\n$")
@@ -233,5 +234,23 @@ holder.listen()
 r = run(["-l", "127.0.0.1:%d" % busy])
 t.ok(r.returncode == 69 and "in use" in r.stderr, "a port in use exits 69 with a message", r)
 holder.close()
+
+# Started as root: binds, then serves as nobody (or --user), for good.
+if os.geteuid() == 0:
+    for args, who in (([], "nobody"), (["--user", "daemon"], "daemon")):
+        port = free_port()
+        with Daemon([CLOCKD, "--port", str(port)] + args, port=port) as d:
+            check_dropped(t, d, who, "clockd %s" % (" ".join(args) or
+                                                    "(no --user)"))
+            ticking(port)
+    port = free_port()
+    with Daemon([CLOCKD], activate=True, port=port) as d:
+        ticking(port)
+        check_dropped(t, d, "nobody", "clockd socket-activated as root")
+    r = run(["--port", str(free_port()), "--user", "no-such-user-here"])
+    t.ok(r.returncode == 78 and "no-such-user-here" in r.stderr,
+         "--user of an unknown user: exit 78", r)
+else:
+    t.ok(True, "# SKIP not root: nothing to drop")
 
 t.done()

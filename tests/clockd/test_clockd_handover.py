@@ -106,6 +106,7 @@ with Daemon([CLOCKD, "--port", str(port)], port=port, reexec=True) as d:
 
 # --- a failed re-execution keeps the old process; a new binary is taken up ----
 tmp = tempfile.mkdtemp(prefix="clockd-handover-")
+os.chmod(tmp, 0o755)    # run as root, clockd re-executes as nobody
 copy = os.path.join(tmp, "clockd")
 shutil.copy2(binary(CLOCKD), copy)
 port = free_port()

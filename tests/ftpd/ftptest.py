@@ -5,6 +5,7 @@ the daemon on a free loopback port, and ftplib sessions."""
 import ftplib
 import hashlib
 import os
+import pwd
 import random
 import shutil
 import socket
@@ -16,6 +17,25 @@ sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
 from taplib import Daemon, budget, free_port  # noqa: E402
 
 FTPD = "daemons/ftpd/clockwork-ftpd"
+
+# Started as root (as CI runs the tests), the daemon serves as an
+# unprivileged user once listening: the tests name it (--user), and give
+# it what it must write (writable()).  Run as anybody else, it stays who
+# it is.
+SERVE_AS = "nobody" if os.geteuid() == 0 else None
+
+
+def serve_as_args():
+    """The --user the tests start a daemon with, if any."""
+    return ["--user", SERVE_AS] if SERVE_AS else []
+
+
+def writable(*paths):
+    """Gives paths to the user the daemon serves as (when root)."""
+    if SERVE_AS:
+        pw = pwd.getpwnam(SERVE_AS)
+        for p in paths:
+            os.chown(p, pw.pw_uid, pw.pw_gid)
 
 
 def pattern(size, seed=1):
@@ -86,7 +106,7 @@ class Tree:
 def start(tree, *extra, host="127.0.0.1", activate=False, wrap=None):
     port = free_port(host)
     hp = "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
-    argv = [FTPD, "-r", tree.root, "--login-delay", "0.2"]
+    argv = [FTPD, "-r", tree.root, "--login-delay", "0.2"] + serve_as_args()
     if not activate:
         argv += ["-l", hp]
     argv += list(extra)
@@ -120,6 +140,16 @@ def retr(f, path, rest=None):
     except ftplib.all_errors as e:
         r = str(e)
     return r, b"".join(chunks)
+
+
+def recv_all(s):
+    """Everything a data connection sends, up to its close."""
+    got = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return got
+        got += chunk
 
 
 def raw(host, port, timeout=10):

@@ -22,7 +22,7 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ftptest import (Tree, start, sha256_file, read_reply,  # noqa: E402
-                     FTPD, ReuseFTP_TLS, tls_context)
+                     FTPD, ReuseFTP_TLS, tls_context, writable)
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
 from taplib import Tap, binary, budget, free_port  # noqa: E402
 
@@ -35,6 +35,7 @@ want = hashlib.sha256(tree.big).hexdigest()
 work = tempfile.mkdtemp(prefix="ftpd-tls-")
 home = os.path.join(tree.top, "home-alice")
 os.mkdir(home)
+writable(home)
 users = os.path.join(tree.top, "users")
 cert = os.path.join(work, "cert.pem")
 key = os.path.join(work, "key.pem")

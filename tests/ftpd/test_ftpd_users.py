@@ -24,6 +24,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ftptest import Tree, start, login, cmd, retr, pattern, sha256_file  # noqa
+from ftptest import serve_as_args, writable  # noqa
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
 from taplib import (Tap, Daemon, Lateness, binary, budget, free_port,  # noqa
                     under_valgrind)
@@ -36,6 +37,7 @@ homes = {u: os.path.join(tree.top, "home-" + u)
          for u in ("alice", "bob", "carol")}
 for h in homes.values():
     os.mkdir(h)
+    writable(h)
 users = os.path.join(tree.top, "users")
 
 
@@ -98,9 +100,23 @@ try:
          "wonder" not in open(users).read(), "hashes in the file, crypt(3) "
          "yescrypt, no password", lines)
     t.eq(oct(os.stat(users).st_mode & 0o777), "0o600", "the file is 0600")
-    passwd("add", "dave", "/nonexistent", pw="dave-pw")
+    dave = os.path.join(work, "dave-home")
+    rc, text = passwd("add", "dave", "--home", dave, pw="dave-pw")
+    t.ok(rc == 0 and os.path.isdir(dave) and
+         "dave %s ro" % dave in passwd("list")[1],
+         "add NAME --home DIR makes the missing home", text)
+    rc, text = passwd("add", "erin", "--home", "relative", pw="x")
+    t.ok(rc == 65, "a relative home: exit 65", text)
+    rc, text = passwd("add", "erin", "--home", dave, "--rw")
+    t.ok(rc == 65 and "erin" not in passwd("list")[1],
+         "no password on stdin: exit 65, nobody added", text)
     rc, _ = passwd("del", "dave")
-    t.eq(rc, 0, "del dave")
+    t.ok(rc == 0 and "dave" not in passwd("list")[1] and
+         os.path.isdir(dave), "del dave: the user goes, the home stays")
+    rc, text = passwd("del", "dave")
+    t.eq(rc, 67, "del of an unknown user: exit 67")
+    rc, text = passwd("list", "--rw")
+    t.eq(rc, 64, "--rw outside add: usage, exit 64")
     rc, _ = passwd("passwd", "bob", pw="bob-pw2")
     t.eq(rc, 0, "passwd bob")
 
@@ -392,6 +408,7 @@ try:
 
     # --anon-write.
     xlog = os.path.join(work, "xferlog")
+    writable(tree.path("pub"))
     with start(tree, "--anon-write", "--xferlog", xlog) as d:
         a = login(d)
         r = stor(a, "pub/anon.bin", b"anonymous data")
@@ -415,8 +432,8 @@ try:
             os.environ.get("CLOCKWORK_WRAPPER", "").split())
         try:
             d = Daemon(["daemons/ftpd/clockwork-ftpd", "-r", tree.root,
-                        "--users", users, "-l", "127.0.0.1:%d" % port],
-                       port=port)
+                        "--users", users, "-l", "127.0.0.1:%d" % port] +
+                       serve_as_args(), port=port)
         finally:
             os.environ.pop("CLOCKWORK_WRAPPER", None)
         with d:
@@ -442,10 +459,13 @@ try:
         full = os.path.join(tree.top, "home-full")
         os.mkdir(full)
         passwd("add", "full", full, "rw", pw="full-pw")
+        # The tmpfs's own root: given to the daemon's user as it mounts.
+        uid = os.stat(homes["alice"]).st_uid
         wrap = os.path.join(work, "tmpfs-wrap.sh")
         with open(wrap, "w") as w:
-            w.write("#!/bin/sh\nmount -t tmpfs -o size=2m tmpfs %s || "
-                    "exit 1\nexec \"$@\"\n" % full)
+            w.write("#!/bin/sh\nmount -t tmpfs -o size=2m,uid=%d,gid=%d "
+                    "tmpfs %s || exit 1\nexec \"$@\"\n" % (
+                        uid, os.stat(homes["alice"]).st_gid, full))
         os.chmod(wrap, 0o755)
         port = free_port()
         os.environ["CLOCKWORK_WRAPPER"] = " ".join(
@@ -453,8 +473,8 @@ try:
             os.environ.get("CLOCKWORK_WRAPPER", "").split())
         try:
             d = Daemon(["daemons/ftpd/clockwork-ftpd", "-r", tree.root,
-                        "--users", users, "-l", "127.0.0.1:%d" % port],
-                       port=port)
+                        "--users", users, "-l", "127.0.0.1:%d" % port] +
+                       serve_as_args(), port=port)
         finally:
             os.environ.pop("CLOCKWORK_WRAPPER", None)
         with d:

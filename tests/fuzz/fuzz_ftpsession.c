@@ -205,10 +205,11 @@ fuzz_init(void)
 	if ((fuzz_rw.home = strdup(p)) == NULL)
 		abort();
 	fuzz_rw.rw = 1;
-	if ((cfg->users.users = calloc(1, sizeof(struct ftp_user))) == NULL)
+	if ((cfg->users = ftp_users_new()) == NULL ||
+	    (cfg->users->users = calloc(1, sizeof(struct ftp_user))) == NULL)
 		abort();
-	cfg->users.users[0] = fuzz_rw;
-	cfg->users.n = 1;
+	cfg->users->users[0] = fuzz_rw;
+	cfg->users->n = 1;
 
 	memset(&fuzz_addr, 0, sizeof(fuzz_addr));
 	fuzz_addr.sin_family = AF_INET;

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: ISC
 """reverbd end to end: the real daemon on loopback, with --port and through
 systemd-socket-activate; exact bytes, their spacing in time, interleaving,
-UTF-8 and CRLF, half-close, idle timeout, stop."""
+UTF-8 and CRLF, half-close, idle timeout, stop; started as root, it serves
+as --user (default nobody)."""
 
 import os
 import re
@@ -14,8 +15,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
 from taplib import (Daemon, Lateness, Tap, binary, budget,  # noqa: E402
-                    exchange_to_eof, free_port, read_lines, timed_exchange,
-                    under_valgrind)
+                    check_dropped, exchange_to_eof, free_port, read_lines,
+                    timed_exchange, under_valgrind)
 
 REVERBD = "daemons/reverbd/reverbd"
 DELAY = 0.2
@@ -271,6 +272,11 @@ s.close()
 idle.close()
 
 port, d = serve([])
+# The port listens before the signal handlers are in place (and, started
+# as root, before the drop to nobody): an echo says the loop runs.
+with connect(port) as c:
+    c.sendall(b"ready?\n")
+    read_lines(c, 1, 20)
 d.signal(signal.SIGINT)
 t.eq(d.proc.wait(budget(5)), 0, "SIGINT exits 0")
 d.__exit__(None, None, None)
@@ -282,5 +288,23 @@ holder.listen()
 r = run(["-l", "127.0.0.1:%d" % busy])
 t.ok(r.returncode == 69 and "in use" in r.stderr, "a port in use exits 69", r)
 holder.close()
+
+# Started as root: binds, then serves as nobody (or --user), for good.
+if os.geteuid() == 0:
+    for args, who in (([], "nobody"), (["--user", "daemon"], "daemon")):
+        port, d = serve(args)
+        check_dropped(t, d, who, "reverbd %s" % (" ".join(args) or
+                                                 "(no --user)"))
+        with connect(port) as c:
+            c.sendall(b"up\n")
+            lines = read_lines(c, 1, 5)
+            t.ok(lines and lines[0][1] == b"\t UP\n",
+                 "and echoes as %s" % who, lines)
+        d.__exit__(None, None, None)
+    r = run(["--port", str(free_port()), "--user", "no-such-user-here"])
+    t.ok(r.returncode == 78 and "no-such-user-here" in r.stderr,
+         "--user of an unknown user: exit 78", r)
+else:
+    t.ok(True, "# SKIP not root: nothing to drop")
 
 t.done()

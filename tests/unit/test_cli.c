@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 /* Unit tests for lib/cli.c, lib/numparse.c and log_escape(). */
 #include <sys/time.h>
+#include <sys/types.h>
 
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 
@@ -45,21 +48,50 @@ START_TEST(test_common_options)
 }
 END_TEST
 
-START_TEST(test_bad_port_exits_64)
+/* --user: nobody unless given; a daemon's default only where it exists. */
+START_TEST(test_user_option)
 {
+	/* A user that exists: ours, if the user database is readable. */
+	struct passwd *pw = getpwuid(geteuid());
+	char *me = pw != NULL ? strdup(pw->pw_name) : NULL;
 	struct cli_common c;
 
-	cli_init(&c, "clockd");
-	cli_common_option(&c, 'p', "99999");
+	cli_init(&c, "clockwork-ftpd");
+	ck_assert_str_eq(c.user, "nobody");
+	ck_assert_int_eq(c.user_given, 0);
+	cli_default_user(&c, "no-such-user-here");
+	ck_assert_str_eq(c.user, "nobody");
+	if (me != NULL) {
+		cli_default_user(&c, me);
+		ck_assert_str_eq(c.user, me);
+	}
+	ck_assert_int_eq(cli_common_option(&c, CLI_OPT_USER, "daemon"), 1);
+	ck_assert_str_eq(c.user, "daemon");
+	ck_assert_int_eq(c.user_given, 1);
+	if (me != NULL) {
+		cli_default_user(&c, me);	/* --user wins */
+		ck_assert_str_eq(c.user, "daemon");
+	}
+	free(me);
 }
 END_TEST
 
-START_TEST(test_bad_max_clients_exits_64)
+/* Bad values of the shared options: usage errors, exit 64. */
+static const struct {
+	int		 opt;
+	const char	*arg;
+} bad_options[] = {
+	{ 'p', "99999" },
+	{ CLI_OPT_MAX_CLIENTS, "0" },
+	{ CLI_OPT_USER, "" },
+};
+
+START_TEST(test_bad_option_exits_64)
 {
 	struct cli_common c;
 
 	cli_init(&c, "clockd");
-	cli_common_option(&c, CLI_OPT_MAX_CLIENTS, "0");
+	cli_common_option(&c, bad_options[_i].opt, bad_options[_i].arg);
 }
 END_TEST
 
@@ -122,9 +154,10 @@ cli_suite(void)
 
 	tcase_add_test(core, test_go_style_port);
 	tcase_add_test(core, test_common_options);
+	tcase_add_test(core, test_user_option);
 	tcase_add_test(core, test_log_escape);
-	tcase_add_exit_test(limits, test_bad_port_exits_64, 64);
-	tcase_add_exit_test(limits, test_bad_max_clients_exits_64, 64);
+	tcase_add_loop_exit_test(limits, test_bad_option_exits_64, 64, 0,
+	    (int)(sizeof(bad_options) / sizeof(bad_options[0])));
 	tcase_add_test(limits, test_parse_ulong);
 	tcase_add_test(limits, test_parse_seconds);
 	suite_add_tcase(s, core);

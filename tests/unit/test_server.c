@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -432,6 +433,67 @@ START_TEST(test_set_idle)
 }
 END_TEST
 
+/* limits.idle_reply: said to an idle client before the close (FTP's 421). */
+START_TEST(test_idle_reply)
+{
+	struct server_limits lim = { .idle = { 0, 100000 },
+	    .idle_reply = "421 idle\r\n" };
+	char buf[64];
+	int a;
+
+	start(&lim);
+	a = client();
+	spin(400);
+	ck_assert_int_eq(closed_count, 1);
+	ck_assert_str_eq(last_why, "idle timeout");
+	ck_assert_int_eq(read_to_eof(a, buf, sizeof(buf), 1000), 10);
+	ck_assert_int_eq(memcmp(buf, "421 idle\r\n", 10), 0);
+	close(a);
+	stop();
+}
+END_TEST
+
+static int reloads;
+
+static void
+reload_cb(void *arg)
+{
+	reloads++;
+	ck_assert_ptr_eq(arg, &reloads);
+}
+
+/* SIGHUP runs the daemon's reload callback in the loop, and stops nothing. */
+START_TEST(test_life_reload)
+{
+	struct server_limits lim = { 0 };
+	int a;
+
+	start(&lim);
+	ck_assert_int_eq(life_start(base, life_stop_server, NULL), 0);
+	life_on_reload(reload_cb, &reloads);
+	a = client();
+	spin(20);
+	reloads = 0;
+	raise(SIGHUP);
+	spin(50);
+	ck_assert_int_eq(reloads, 1);
+	raise(SIGHUP);
+	spin(50);
+	ck_assert_int_eq(reloads, 2);
+	ck_assert_int_eq(life_stopping(), 0);
+	ck_assert_int_eq(closed_count, 0);
+	/* Without a callback, SIGHUP is only logged. */
+	life_on_reload(NULL, NULL);
+	raise(SIGHUP);
+	spin(50);
+	ck_assert_int_eq(reloads, 2);
+	ck_assert_int_eq(closed_count, 0);
+	life_end();
+	close(a);
+	stop();
+}
+END_TEST
+
 /*
  * A paused connection reads nothing, yet a client that hangs up with
  * nothing left unread is closed at once; one that left bytes unread is
@@ -649,6 +711,8 @@ server_suite(void)
 	tcase_add_test(life, test_stopping_closes_others);
 	tcase_add_test(life, test_hold_keeps_closed);
 	tcase_add_test(life, test_life_stop_server);
+	tcase_add_test(life, test_life_reload);
+	tcase_add_test(limits, test_idle_reply);
 	/* A few loop turns each, and two idle times of 0.4 s waited out. */
 	tcase_budget(api, 10);
 	tcase_add_test(api, test_accessors);

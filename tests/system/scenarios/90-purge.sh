@@ -1,8 +1,15 @@
 # SPDX-License-Identifier: ISC
 # Purge while clocks run and a client is connected: the instances stop,
 # nothing listens, and nothing of the package is left on disk.  The admin's
-# own drop-in (from `systemctl edit`) is the admin's and stays.
+# own drop-in (from `systemctl edit`) is the admin's and stays, and so do
+# the FTP users' uploads under /srv/ftp-users and the clockwork-ftp user
+# that owns them (13-ftpd-users made them), as Debian's daemons leave
+# their data; clockwork-ftpd's users file goes with the configuration.
 . /mnt/rig/lib.sh
+
+uploads=$(find /srv/ftp-users -type f 2>/dev/null | sort)
+ftp_owner=
+[ -z "$uploads" ] || ftp_owner=$(stat -c '%U %u' $uploads | sort -u)
 
 timeout 60 nc -d 127.0.0.1 8010 >/tmp/client.log 2>&1 &
 client=$!
@@ -33,6 +40,18 @@ left=$(find /etc /usr /lib /var/lib /var/cache /run -xdev \
 check "no file of the package left" test -z "$left"
 [ -z "$left" ] || diag "left:" $left
 check "/etc/clockwork gone" test ! -e /etc/clockwork
+check "clockwork-ftpd's users file gone" test ! -e /etc/clockwork/ftpd.users
+if [ -n "$uploads" ]; then
+	files=$(echo "$uploads" | wc -l)
+	check "the $files uploaded files under /srv/ftp-users kept" test \
+		"$(find /srv/ftp-users -type f 2>/dev/null | sort)" = "$uploads"
+	check "the clockwork-ftp user kept" sh -c 'getent passwd clockwork-ftp >/dev/null'
+	check "the uploads keep their owner ($ftp_owner)" test \
+		"$(stat -c '%U %u' $uploads | sort -u)" = "$ftp_owner"
+	diag "kept:" $uploads
+else
+	diag "no FTP uploads to keep (13-ftpd-users did not run)"
+fi
 check "the enable link of clock@8010.socket gone" test ! -L /etc/systemd/system/sockets.target.wants/clock@8010.socket
 check "systemd has no clock@ unit loaded" sh -c '[ -z "$(systemctl list-units --all --no-legend --plain "clock@*")" ]'
 systemctl list-units --all --no-legend --plain 'clock@*' | sed 's/^/# still loaded: /'

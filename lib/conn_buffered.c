@@ -5,7 +5,13 @@
  * (conn_send may write to the socket itself while nothing is queued) and
  * filtered, after conn_starttls() put a TLS bufferevent in place, where
  * every byte goes through the bufferevent.
+ *
+ * While reading is paused (conn_read_pause) nothing is read, but a client
+ * that hangs up is still noticed: the kernel says so (EV_CLOSED, from
+ * EPOLLRDHUP), and with nothing left unread the connection is closed
+ * then, not when the daemon would have read again.
  */
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -22,6 +28,7 @@
 struct conn_buffered {
 	struct conn		 c;
 	struct bufferevent	*bev;
+	struct event		*hup_ev;	/* while paused: a hang-up */
 };
 
 static struct conn	*conn_buffered_open(struct server *, int);
@@ -45,6 +52,7 @@ static void		 conn_buffered_read_cb(struct bufferevent *, void *);
 static void		 conn_buffered_write_cb(struct bufferevent *, void *);
 static void		 conn_buffered_event_cb(struct bufferevent *, short,
 			    void *);
+static void		 conn_buffered_hup_cb(evutil_socket_t, short, void *);
 
 const struct conn_io conn_buffered_io = {
 	.open = conn_buffered_open,
@@ -121,7 +129,11 @@ conn_buffered_open(struct server *srv, int fd)
 static void
 conn_buffered_teardown(struct conn *c)
 {
-	bufferevent_free(((struct conn_buffered *)c)->bev);
+	struct conn_buffered *b = (struct conn_buffered *)c;
+
+	if (b->hup_ev != NULL)
+		event_free(b->hup_ev);
+	bufferevent_free(b->bev);
 }
 
 static struct evbuffer *
@@ -160,11 +172,40 @@ conn_buffered_queue_ref(struct conn *c, const void *p, size_t len,
 static int
 conn_buffered_reading(struct conn *c)
 {
-	struct bufferevent *bev = ((struct conn_buffered *)c)->bev;
+	struct conn_buffered *b = (struct conn_buffered *)c;
 
-	if (c->read_paused || c->closing)
-		return bufferevent_disable(bev, EV_READ);
-	return bufferevent_enable(bev, EV_READ);
+	if (b->hup_ev != NULL)
+		event_del(b->hup_ev);
+	if (c->closing)
+		return bufferevent_disable(b->bev, EV_READ);
+	if (!c->read_paused)
+		return bufferevent_enable(b->bev, EV_READ);
+	if (b->hup_ev == NULL && (b->hup_ev = event_new(c->srv->base, c->fd,
+	    EV_CLOSED, conn_buffered_hup_cb, c)) == NULL)
+		return -1;
+	if (event_add(b->hup_ev, NULL) == -1)
+		return -1;
+	return bufferevent_disable(b->bev, EV_READ);
+}
+
+/*
+ * The client hung up while reading was paused: closed at once if nothing
+ * it sent is left unread; else the rest is read when reading resumes
+ * (and its end then seen), and the kernel is not asked again meanwhile.
+ */
+static void
+conn_buffered_hup_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn_buffered *b = arg;
+	struct server *srv = b->c.srv;
+	int unread = 0;
+
+	event_del(b->hup_ev);
+	if (ioctl(fd, FIONREAD, &unread) == 0 && unread > 0)
+		return;
+	server_hold(srv);
+	conn_close(&b->c, "closed by the client");
+	server_release(srv);
 }
 
 static void

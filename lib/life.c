@@ -72,8 +72,9 @@ life_signal_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 /*
- * Arms the signal events and the watchdog.  cb (may be NULL) starts the
- * graceful stop and must end with event_base_loopexit once done.
+ * Arms the signal events, the watchdog and the timer of the log's
+ * summaries.  cb (may be NULL) starts the graceful stop and must end with
+ * event_base_loopexit once done.
  */
 int
 life_start(struct event_base *base, void (*cb)(void *), void *arg)
@@ -82,6 +83,7 @@ life_start(struct event_base *base, void (*cb)(void *), void *arg)
 	size_t i;
 
 	signal(SIGPIPE, SIG_IGN);
+	log_set_base(base);
 	stop_cb = cb;
 	stop_arg = arg;
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
@@ -142,12 +144,13 @@ life_stopping(void)
 	return stopping;
 }
 
-/* Frees what life_start made. */
+/* Frees what life_start made; the log's last summaries are written. */
 void
 life_end(void)
 {
 	size_t i;
 
+	log_set_base(NULL);
 	sdn_watchdog_stop();
 	reload_cb = NULL;
 	for (i = 0; i < sizeof(sig_events) / sizeof(sig_events[0]); i++)

@@ -61,3 +61,50 @@ parse_seconds(const char *s, double min, double max, struct timeval *tv)
 	}
 	return 0;
 }
+
+/*
+ * A size in bytes, with an optional K, M or G (powers of 1024): "64M".
+ * In [min, max]; -1/EINVAL or ERANGE.
+ */
+int
+parse_size(const char *s, unsigned long long min, unsigned long long max,
+    unsigned long long *out)
+{
+	unsigned long long v, unit = 1;
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9') {
+		errno = EINVAL;
+		return -1;
+	}
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE) {
+		errno = ERANGE;
+		return -1;
+	}
+	switch (*end) {
+	case 'K': case 'k':
+		unit = 1ULL << 10;
+		end++;
+		break;
+	case 'M': case 'm':
+		unit = 1ULL << 20;
+		end++;
+		break;
+	case 'G': case 'g':
+		unit = 1ULL << 30;
+		end++;
+		break;
+	}
+	if (*end != '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	if (v > max / unit || v * unit < min || v * unit > max) {
+		errno = ERANGE;
+		return -1;
+	}
+	*out = v * unit;
+	return 0;
+}

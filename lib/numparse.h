@@ -7,5 +7,7 @@
 
 int	parse_ulong(const char *, unsigned long, unsigned long, unsigned long *);
 int	parse_seconds(const char *, double, double, struct timeval *);
+int	parse_size(const char *, unsigned long long, unsigned long long,
+	    unsigned long long *);
 
 #endif

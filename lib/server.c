@@ -36,6 +36,14 @@
 #define SERVER_LINGER_SEC	30	/* a closing client must read by then */
 #define CONN_SHARED_COPY_MAX	128	/* shorter rests are copied, see below */
 
+/* What any client can make us log, each within its limit. */
+static struct log_limit server_log_connected =
+    LOG_LIMIT("connections", 100);
+static struct log_limit server_log_disconnected =
+    LOG_LIMIT("disconnections", 100);
+static struct log_limit server_log_refused = LOG_LIMIT("refusals", 5);
+static struct log_limit server_log_dropped = LOG_LIMIT("dropped clients", 5);
+
 static void	server_accept_cb(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
 static void	server_accept_error_cb(struct evconnlistener *, void *);
@@ -222,25 +230,21 @@ server_stop_accepting(struct server *srv)
 
 /*
  * The one way a client is turned away busy: the reply straight to the
- * socket (nothing else has been sent on it), counted, and logged at most
- * once a second whatever the flood.
+ * socket (nothing else has been sent on it), counted, and logged within
+ * the limit of refusals whatever the flood.
  */
 static void
 server_busy(struct server *srv, int fd, const struct sockaddr *sa,
     const char *reply, const char *fmt, va_list ap)
 {
-	time_t now = time(NULL);
 	char why[256];
 
 	srv->stats.refused++;
 	if (reply != NULL)
 		(void)send(fd, reply, strlen(reply),
 		    MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (now == srv->last_refusal_log)
-		return;
-	srv->last_refusal_log = now;
 	(void)vsnprintf(why, sizeof(why), fmt, ap);
-	log_peer(LOG_NOTICE, sa, "refused: %s", why);
+	log_limited(&server_log_refused, LOG_NOTICE, sa, "refused: %s", why);
 }
 
 /* Before a conn exists (--max-clients): busy, and the socket closed. */
@@ -320,7 +324,7 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	srv->stats.clients++;
 	srv->stats.accepted++;
-	log_peer(LOG_INFO, &c->peer.sa, "connected");
+	log_limited(&server_log_connected, LOG_INFO, &c->peer.sa, "connected");
 	/* The daemon may send, or even close, from accepted. */
 	server_hold(srv);
 	if (srv->ops->accepted != NULL && srv->ops->accepted(c) == -1)
@@ -594,7 +598,8 @@ conn_drop(struct conn *c, const char *why)
 	if (c->dead)
 		return;
 	c->srv->stats.dropped++;
-	log_peer(LOG_WARNING, &c->peer.sa, "dropped: %s", why);
+	log_limited(&server_log_dropped, LOG_WARNING, &c->peer.sa, "dropped: %s",
+	    why);
 	c->closing_why = NULL;
 	conn_close(c, NULL);
 }
@@ -613,7 +618,8 @@ conn_close(struct conn *c, const char *why)
 		return;
 	c->dead = 1;
 	if (why != NULL)
-		log_peer(LOG_INFO, &c->peer.sa, "disconnected: %s", why);
+		log_limited(&server_log_disconnected, LOG_INFO, &c->peer.sa,
+		    "disconnected: %s", why);
 	if (srv->ops->closed != NULL)
 		srv->ops->closed(c, why);
 	c->data = NULL;

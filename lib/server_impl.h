@@ -87,7 +87,6 @@ struct server {
 	int			 not_accepting;	/* server_stop_accepting() */
 	int			 let_go;	/* server_let_go() */
 	unsigned		 holds;		/* server_hold() depth */
-	time_t			 last_refusal_log;
 	TAILQ_HEAD(, conn)	 conns;
 	SLIST_HEAD(, conn)	 dead;		/* to free at the last release */
 };

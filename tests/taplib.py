@@ -55,28 +55,44 @@ class Tap:
         sys.exit(0)
 
 
+def port_free(port):
+    """Whether nobody listens on port, on any address of either family
+    (a daemon's --port binds them all)."""
+    try:
+        with socket.socket(socket.AF_INET) as s4:
+            s4.bind(("0.0.0.0", port))
+            try:
+                with socket.socket(socket.AF_INET6) as s6:
+                    s6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                    s6.bind(("::", port))
+            except OSError as e:
+                if e.errno == errno.EADDRINUSE:
+                    return False
+                # No IPv6 here: the IPv4 check is all there is.
+        return True
+    except OSError:
+        return False
+
+
 def free_port(host="127.0.0.1"):
-    """A TCP port nobody listens on right now, on any address of either
-    family (a daemon's --port binds them all), below the ephemeral range
+    """A TCP port nobody listens on right now, below the ephemeral range
     (32768-60999), so that outgoing connections of other tests cannot take
     it between this check and the daemon's bind."""
     for _ in range(200):
         port = random.randint(20000, 32000)
-        try:
-            with socket.socket(socket.AF_INET) as s4:
-                s4.bind(("0.0.0.0", port))
-                try:
-                    with socket.socket(socket.AF_INET6) as s6:
-                        s6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                        s6.bind(("::", port))
-                except OSError as e:
-                    if e.errno == errno.EADDRINUSE:
-                        continue
-                    # No IPv6 here: the IPv4 check is all there is.
+        if port_free(port):
             return port
-        except OSError:
-            continue
     raise RuntimeError("no free port found")
+
+
+def free_port_range(count):
+    """(lo, hi): count consecutive free ports, below the ephemeral range
+    as free_port()'s are (for --pasv-ports)."""
+    for _ in range(200):
+        lo = random.randint(20000, 32700 - count)
+        if all(port_free(p) for p in range(lo, lo + count)):
+            return lo, lo + count - 1
+    raise RuntimeError("no free port range found")
 
 
 def wait_port(port, host="127.0.0.1", timeout=10.0):

@@ -126,5 +126,5 @@ ftp_reply_quote(char *out, size_t cap, const char *in)
 void
 ftp_control_wake(struct ftp_session *s)
 {
-	event_active(s->wake_ev, EV_TIMEOUT, 1);
+	event_active(s->wake_ev, EV_READ, 1);
 }

@@ -10,10 +10,22 @@
  * memory or blocks the loop.  Uploads are read straight from the socket
  * into the file the caller gave.  The end of a transfer goes to the
  * caller's callback from a zero timer, never from inside the caller's
- * stack.  Under PROT P the data socket is handed to a TLS bufferevent once
- * connected; it must resume the control connection's TLS session (else
- * 522 and closed), and files go as pread chunks of FTP_DATA_TLS_READ
- * bytes (sendfile cannot encrypt).
+ * stack.
+ *
+ * Every state has its deadline: a passive port nobody connects to, an
+ * active connection that does not come up, a TLS handshake that does not
+ * end, a connection that waits for a command, all within --accept-timeout;
+ * a transfer that stalls within --data-timeout.  When every port of
+ * --pasv-ports is listened on, the oldest listener of the address that
+ * holds the most is taken back for the newcomer.
+ *
+ * PROT is the one the connection was set up under (PASV, PORT): a
+ * transfer under another level does not use it (ftp_data_stale()).
+ * Under PROT P the socket stays the loop's, but the TLS does not: a
+ * stream of ftp_crypt.c makes and reads the records on the TLS pool,
+ * reading and writing the file there too, and the loop moves what it
+ * made to the socket and what came in to it.  The handshake must resume
+ * the control connection's TLS session (else 522 and closed).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -34,8 +46,10 @@
 #include <event2/event.h>
 
 #include "addr.h"
+#include "ftp_crypt.h"
 #include "ftp_data.h"
 #include "ftp_list.h"
+#include "ftp_sink.h"
 #include "ftp_tls.h"
 #include "log.h"
 
@@ -43,13 +57,15 @@
 #define FTP_DATA_MAX_WRITE	(4 * 1024 * 1024)	/* bytes per write call */
 #define FTP_DATA_LOWAT		(1024 * 1024)	/* refill below this */
 #define FTP_DATA_TEXT_BATCH	(64 * 1024)	/* text made per refill */
-#define FTP_DATA_TEXT_MAX	(256 * 1024)	/* text queued at most */
+#define FTP_DATA_TEXT_MAX	(128 * 1024)	/* text queued at most */
 #define FTP_DATA_ASCII_READ	(32 * 1024)	/* file bytes per refill */
 #define FTP_DATA_READ_HIWAT	(1024 * 1024)	/* upload bytes read at once */
 #define FTP_DATA_RCVLOWAT	(128 * 1024)	/* upload: wake up for this */
-#define FTP_DATA_WRITEBACK	(8 * 1024 * 1024) /* start writeback every */
-#define FTP_DATA_TLS_READ	(128 * 1024)	/* TLS: file bytes per read */
-#define FTP_DATA_TLS_MAX_WRITE	(256 * 1024)	/* TLS: bytes per write call */
+#define FTP_DATA_TLS_STEP	(256 * 1024)	/* TLS: file bytes per step */
+#define FTP_DATA_TLS_QUEUE	(512 * 1024)	/* TLS: records queued at most */
+#define FTP_DATA_TLS_READ	(256 * 1024)	/* TLS: records read at most */
+#define FTP_DATA_TLS_SELF	(128 * 1024)	/* TLS: the SSL, a chunk */
+#define FTP_DATA_TLS_WRITE	(256 * 1024)	/* TLS: bytes per write call */
 
 enum ftp_data_mode {
 	FTP_DATA_NONE,
@@ -59,7 +75,7 @@ enum ftp_data_mode {
 
 enum ftp_data_source {
 	FTP_SRC_NONE,
-	FTP_SRC_FILE,		/* sendfile segments */
+	FTP_SRC_FILE,		/* sendfile segments, or TLS steps */
 	FTP_SRC_ASCII,		/* file read and converted to CRLF */
 	FTP_SRC_LISTING,
 	FTP_SRC_UPLOAD,		/* data connection into the caller's file */
@@ -75,25 +91,32 @@ struct ftp_data {
 	void			*arg;
 
 	enum ftp_data_mode	 mode;
+	int			 prot_on;	/* PROT P at PASV or PORT */
 	int			 lfd;		/* passive listener */
 	struct event		*accept_ev;
+	TAILQ_ENTRY(ftp_data)	 lentry;	/* on conf->listening */
+	int			 listed;
 	struct sockaddr_storage	 target;	/* active: where to connect */
 	socklen_t		 targetlen;
 	struct bufferevent	*bev;
 	int			 connected;	/* and TLS handshake done */
-	int			 tls;		/* bev is a TLS bufferevent */
 	struct event		*wait_ev;	/* data connection deadline */
 	struct event		*done_ev;	/* reports the end */
+	struct event		*more_ev;	/* produce more, next turn */
 	int			 reporting;	/* done_ev armed */
 	struct ftp_data_result	 res;		/* the end, until reported */
+
+	/* PROT P: the stream, what came in for it, where it stands. */
+	struct ftp_crypt	*crypt;
+	struct evbuffer		*net_in;	/* records read, not handed */
+	int			 net_eof;	/* the peer shut its side */
+	int			 closing;	/* close_notify queued: last */
 
 	/* The running transfer. */
 	enum ftp_data_source	 src;
 	int			 fd;		/* upload: the caller's */
-	int			 werr;		/* upload: errno of a write */
-	unsigned long long	 synced;	/* upload: writeback started */
-	struct event		*read_ev;	/* upload: the socket readable */
-	int			 ascii_in;	/* upload: TYPE A, CR LF to LF */
+	struct ftp_sink		 sink;		/* upload: into fd */
+	struct event		*read_ev;	/* upload, TLS: socket readable */
 	struct evbuffer_file_segment *seg;
 	off_t			 start;		/* first byte sent */
 	off_t			 off;		/* next byte to queue */
@@ -104,21 +127,39 @@ struct ftp_data {
 	unsigned long long	 queued;
 };
 
+static const struct timeval ftp_data_zero = { 0, 0 };
+
+/* What clients can make us log, within limits. */
+static struct log_limit ftp_data_log_listen =
+    LOG_LIMIT("passive socket failures", 5);
+static struct log_limit ftp_data_log_foreign =
+    LOG_LIMIT("data connections from elsewhere", 5);
+static struct log_limit ftp_data_log_resume =
+    LOG_LIMIT("TLS data connections not resumed", 5);
+static struct log_limit ftp_data_log_taken =
+    LOG_LIMIT("passive ports taken back", 5);
+
 static void	ftp_data_reset(struct ftp_data *);
+static void	ftp_data_unlist(struct ftp_data *);
 static int	ftp_data_listen(struct ftp_data *, unsigned *, const char **);
+static int	ftp_data_bind(struct ftp_data *, int, unsigned *);
+static int	ftp_data_take_back(struct ftp_data_conf *);
 static int	ftp_data_pasv_addr(const struct ftp_data *, struct in_addr *);
 static void	ftp_data_accept_cb(evutil_socket_t, short, void *);
 static void	ftp_data_wait_cb(evutil_socket_t, short, void *);
+static void	ftp_data_wait(struct ftp_data *);
 static void	ftp_data_done_cb(evutil_socket_t, short, void *);
+static void	ftp_data_more_cb(evutil_socket_t, short, void *);
 static void	ftp_data_write_cb(struct bufferevent *, void *);
 static void	ftp_data_event_cb(struct bufferevent *, short, void *);
 static void	ftp_data_upload_cb(evutil_socket_t, short, void *);
-static int	ftp_data_store(struct ftp_data *, const char *, size_t);
-static void	ftp_data_upload_end(struct ftp_data *);
+static void	ftp_data_connected(struct ftp_data *);
 static int	ftp_data_connect(struct ftp_data *);
 static int	ftp_data_start(struct ftp_data *);
 static int	ftp_data_begin(struct ftp_data *);
 static int	ftp_data_fill(struct ftp_data *);
+static int	ftp_data_fill_text(struct ftp_data *, struct evbuffer *,
+		    size_t);
 static int	ftp_data_fill_ascii(struct ftp_data *, struct evbuffer *);
 static void	ftp_data_finish(struct ftp_data *, enum ftp_xfer_result,
 		    const char *);
@@ -126,10 +167,13 @@ static void	ftp_data_end(struct ftp_data *, enum ftp_xfer_result,
 		    const char *, struct ftp_data_result *);
 static int	ftp_data_bev(struct ftp_data *, int);
 static int	ftp_data_tls_start(struct ftp_data *);
-static int	ftp_data_tls_done(struct ftp_data *);
-static int	ftp_data_fill_tls(struct ftp_data *, struct evbuffer *);
-static void	ftp_data_tls_read_cb(struct bufferevent *, void *);
-static int	ftp_data_tls_drain(struct ftp_data *);
+static void	ftp_data_tls_read_cb(evutil_socket_t, short, void *);
+static void	ftp_data_tls_step_cb(void *);
+static void	ftp_data_tls_pump(struct ftp_data *);
+static int	ftp_data_tls_produce(struct ftp_data *);
+static void	ftp_data_tls_opened(struct ftp_data *);
+static void	ftp_data_tls_failed(struct ftp_data *);
+static void	ftp_data_tls_bye(struct ftp_data *);
 static socklen_t ftp_data_addrlen(const struct sockaddr *);
 
 /* The length of an IPv4 or IPv6 address; 0 for any other. */
@@ -141,6 +185,14 @@ ftp_data_addrlen(const struct sockaddr *sa)
 	if (sa->sa_family == AF_INET6)
 		return sizeof(struct sockaddr_in6);
 	return 0;
+}
+
+/* The daemon's settings, before the options fill them in. */
+void
+ftp_data_conf_init(struct ftp_data_conf *conf)
+{
+	memset(conf, 0, sizeof(*conf));
+	TAILQ_INIT(&conf->listening);
 }
 
 /*
@@ -172,17 +224,29 @@ ftp_data_new(struct ftp_data_conf *conf, const struct sockaddr *local,
 	dt->fd = -1;
 	dt->wait_ev = evtimer_new(conf->base, ftp_data_wait_cb, dt);
 	dt->done_ev = evtimer_new(conf->base, ftp_data_done_cb, dt);
-	if (dt->wait_ev == NULL || dt->done_ev == NULL) {
+	dt->more_ev = evtimer_new(conf->base, ftp_data_more_cb, dt);
+	if (dt->wait_ev == NULL || dt->done_ev == NULL ||
+	    dt->more_ev == NULL) {
 		ftp_data_free(dt);
 		return NULL;
 	}
 	return dt;
 }
 
+/* Off the list of passive ports nobody has connected to yet. */
+static void
+ftp_data_unlist(struct ftp_data *dt)
+{
+	if (dt->listed)
+		TAILQ_REMOVE(&dt->conf->listening, dt, lentry);
+	dt->listed = 0;
+}
+
 /* Drops the listener, the connection and any transfer in progress. */
 static void
 ftp_data_reset(struct ftp_data *dt)
 {
+	ftp_data_unlist(dt);
 	if (dt->accept_ev != NULL) {
 		event_free(dt->accept_ev);
 		dt->accept_ev = NULL;
@@ -197,11 +261,19 @@ ftp_data_reset(struct ftp_data *dt)
 	}
 	if (dt->bev != NULL) {
 		/* The client's TLS layer expects close_notify at the end. */
-		if (dt->tls && dt->connected)
-			dt->conf->tls->shutdown(dt->bev);
+		ftp_data_tls_bye(dt);
 		bufferevent_free(dt->bev);
 		dt->bev = NULL;
 	}
+	/* A step still running ends alone, with copies of its own. */
+	ftp_crypt_free(dt->crypt);
+	dt->crypt = NULL;
+	if (dt->net_in != NULL) {
+		evbuffer_free(dt->net_in);
+		dt->net_in = NULL;
+	}
+	dt->net_eof = 0;
+	dt->closing = 0;
 	if (dt->seg != NULL) {
 		evbuffer_file_segment_free(dt->seg);	/* closes dt->fd */
 		dt->seg = NULL;
@@ -211,16 +283,14 @@ ftp_data_reset(struct ftp_data *dt)
 	if (dt->fd != -1 && dt->src != FTP_SRC_UPLOAD)
 		close(dt->fd);
 	dt->fd = -1;
-	dt->werr = 0;
-	dt->synced = 0;
-	dt->ascii_in = 0;
 	ftp_listing_free(dt->listing);
 	dt->listing = NULL;
 	if (dt->wait_ev != NULL)
 		evtimer_del(dt->wait_ev);
+	if (dt->more_ev != NULL)
+		evtimer_del(dt->more_ev);
 	dt->mode = FTP_DATA_NONE;
 	dt->connected = 0;
-	dt->tls = 0;
 	dt->src = FTP_SRC_NONE;
 	dt->produced = 0;
 	dt->queued = 0;
@@ -238,6 +308,8 @@ ftp_data_free(struct ftp_data *dt)
 		event_free(dt->wait_ev);
 	if (dt->done_ev != NULL)
 		event_free(dt->done_ev);
+	if (dt->more_ev != NULL)
+		event_free(dt->more_ev);
 	free(dt);
 }
 
@@ -248,11 +320,50 @@ ftp_data_ready(const struct ftp_data *dt)
 	return dt != NULL && dt->mode != FTP_DATA_NONE;
 }
 
+/*
+ * Whether the connection set up was made under another PROT level than
+ * the session's now: then it is dropped, unused (1), and a new PASV or
+ * PORT is needed.
+ */
+int
+ftp_data_stale(struct ftp_data *dt)
+{
+	if (dt == NULL || dt->mode == FTP_DATA_NONE ||
+	    dt->prot_on == dt->prot->on)
+		return 0;
+	ftp_data_reset(dt);
+	return 1;
+}
+
 /* A transfer runs, or its end is not reported yet. */
 int
 ftp_data_busy(const struct ftp_data *dt)
 {
 	return dt != NULL && (dt->src != FTP_SRC_NONE || dt->reporting);
+}
+
+/*
+ * The most a transfer of this kind on this connection holds in memory:
+ * what the caller takes from its budget before it starts.
+ */
+size_t
+ftp_data_memory(const struct ftp_data *dt, enum ftp_data_kind kind)
+{
+	/* A listing's batch of names, and what one refill makes. */
+	size_t names = FTP_LIST_BATCH * 48 + FTP_LIST_LINE_MAX;
+
+	/*
+	 * PROT P: the records that wait for the socket and those one step
+	 * adds (an upload's records read and handed over are no more), the
+	 * SSL and the stream's chunk; text is made a batch a step.
+	 */
+	if (dt->prot->on)
+		return FTP_DATA_TLS_SELF + FTP_DATA_TLS_QUEUE +
+		    FTP_DATA_TLS_STEP + (kind == FTP_DATA_TEXT ?
+		    FTP_DATA_TEXT_BATCH + names : 0);
+	/* Files go as segments of the file (sendfile), uploads straight. */
+	return kind == FTP_DATA_TEXT ? FTP_DATA_TEXT_MAX +
+	    FTP_DATA_TEXT_BATCH + names : 16 * 1024;
 }
 
 /*
@@ -286,22 +397,70 @@ void
 ftp_data_progress(const struct ftp_data *dt, unsigned long long *sent,
     unsigned long long *total)
 {
+	unsigned long long waiting;
+
 	*sent = *total = 0;
 	if (dt == NULL || dt->src == FTP_SRC_NONE)
 		return;
-	*sent = dt->queued - (dt->bev != NULL ?
-	    evbuffer_get_length(bufferevent_get_output(dt->bev)) : 0);
+	if (dt->src == FTP_SRC_UPLOAD)
+		*sent = dt->crypt != NULL ? dt->queued : dt->sink.bytes;
+	else {
+		/* TLS: what waits is records, a little more than the text. */
+		waiting = dt->bev != NULL ?
+		    evbuffer_get_length(bufferevent_get_output(dt->bev)) : 0;
+		*sent = waiting < dt->queued ? dt->queued - waiting : 0;
+	}
 	if (dt->src == FTP_SRC_FILE)
 		*total = (unsigned long long)(dt->end - dt->start);
 }
 
 /*
- * A listening socket on the control connection's local address, on a
- * port of --pasv-ports if given (tried in turn from the last one used),
- * its port in *port.  -1 with the reason for the client in *why.
+ * Every port of --pasv-ports is listened on: the one that waited longest
+ * of the address holding the most is taken back (that address found by
+ * a majority vote over the list, in one pass).  Its session's transfer,
+ * if one waits, fails with 425.  -1 when there is none to take.
  */
 static int
-ftp_data_listen(struct ftp_data *dt, unsigned *port, const char **why)
+ftp_data_take_back(struct ftp_data_conf *conf)
+{
+	struct ftp_data *dt, *cand = NULL, *victim = NULL;
+	unsigned long votes = 0;
+
+	TAILQ_FOREACH(dt, &conf->listening, lentry) {
+		if (votes == 0) {
+			cand = dt;
+			votes = 1;
+		} else if (addr_same_host((struct sockaddr *)&dt->peer,
+		    (struct sockaddr *)&cand->peer))
+			votes++;
+		else
+			votes--;
+	}
+	if (cand == NULL)
+		return -1;
+	TAILQ_FOREACH(dt, &conf->listening, lentry)
+		if (addr_same_host((struct sockaddr *)&dt->peer,
+		    (struct sockaddr *)&cand->peer)) {
+			victim = dt;
+			break;
+		}
+	log_limited(&ftp_data_log_taken, LOG_NOTICE,
+	    (struct sockaddr *)&victim->peer, "passive port taken back for "
+	    "another session: every port of --pasv-ports in use");
+	conf->taken_back++;
+	if (victim->src != FTP_SRC_NONE)
+		ftp_data_finish(victim, FTP_XR_NO_CONN, "port taken back");
+	else
+		ftp_data_reset(victim);
+	return 0;
+}
+
+/*
+ * Binds fd to a port of --pasv-ports (tried in turn from the last one
+ * used), or any port; the port in *port.  -1 with errno.
+ */
+static int
+ftp_data_bind(struct ftp_data *dt, int fd, unsigned *port)
 {
 	struct ftp_data_conf *conf = dt->conf;
 	struct sockaddr_storage ss;
@@ -309,21 +468,9 @@ ftp_data_listen(struct ftp_data *dt, unsigned *port, const char **why)
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	socklen_t len = ftp_data_addrlen((struct sockaddr *)&dt->local);
 	unsigned span, i;
-	int fd, r;
+	int r;
 
 	memcpy(&ss, &dt->local, len);
-	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0)) == -1) {
-		*why = "Cannot open a socket.";
-		return -1;
-	}
-	/*
-	 * A port whose last data connection is in TIME_WAIT must be usable
-	 * again at once, or a small --pasv-ports range runs dry for a minute.
-	 * (Two listeners on one port stay impossible without SO_REUSEPORT.)
-	 */
-	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 },
-	    sizeof(int));
 	span = conf->pasv_lo != 0 ? conf->pasv_hi - conf->pasv_lo + 1 : 1;
 	for (i = 0, r = -1, *port = 0; i < span && r == -1; i++) {
 		if (conf->pasv_lo != 0)
@@ -336,9 +483,44 @@ ftp_data_listen(struct ftp_data *dt, unsigned *port, const char **why)
 		if (r == -1 && errno != EADDRINUSE)
 			break;
 	}
+	return r;
+}
+
+/*
+ * A listening socket on the control connection's local address, on a
+ * port of --pasv-ports if given, its port in *port.  When every port is
+ * taken by a listener nobody connected to, one is taken back.  -1 with
+ * the reason for the client in *why.
+ */
+static int
+ftp_data_listen(struct ftp_data *dt, unsigned *port, const char **why)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len = sizeof(ss);
+	int fd, r;
+
+	if ((fd = socket(dt->local.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1) {
+		*why = "Cannot open a socket.";
+		return -1;
+	}
+	/*
+	 * A port whose last data connection is in TIME_WAIT must be usable
+	 * again at once, or a small --pasv-ports range runs dry for a minute.
+	 * (Two listeners on one port stay impossible without SO_REUSEPORT.)
+	 */
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 },
+	    sizeof(int));
+	r = ftp_data_bind(dt, fd, port);
+	if (r == -1 && errno == EADDRINUSE && dt->conf->pasv_lo != 0 &&
+	    ftp_data_take_back(dt->conf) == 0)
+		r = ftp_data_bind(dt, fd, port);
 	if (r == -1 || listen(fd, 4) == -1 ||
 	    getsockname(fd, (struct sockaddr *)&ss, &len) == -1) {
-		log_warn("passive data socket");
+		log_limited(&ftp_data_log_listen, LOG_WARNING, NULL,
+		    "passive data socket: %s", strerror(errno));
 		close(fd);
 		*why = "No passive port free.";
 		return -1;
@@ -401,8 +583,11 @@ ftp_data_passive(struct ftp_data *dt, int extended, char *buf, size_t cap)
 	}
 	dt->lfd = fd;
 	dt->mode = FTP_DATA_PASSIVE;
-	/* A client that never connects nor transfers: drop the listener. */
-	evtimer_add(dt->wait_ev, &dt->conf->timeout);
+	dt->prot_on = dt->prot->on;
+	TAILQ_INSERT_TAIL(&dt->conf->listening, dt, lentry);
+	dt->listed = 1;
+	/* A client that never connects: the listener goes. */
+	ftp_data_wait(dt);
 	if (extended)
 		r = snprintf(buf, cap, "Entering Extended Passive Mode "
 		    "(|||%u|)", port);
@@ -432,11 +617,13 @@ ftp_data_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		return;
 	if (!addr_same_host((struct sockaddr *)&peer,
 	    (struct sockaddr *)&dt->peer)) {
-		log_peer(LOG_WARNING, (struct sockaddr *)&peer,
-		    "refused a data connection meant for %s", dt->host);
+		log_limited(&ftp_data_log_foreign, LOG_WARNING,
+		    (struct sockaddr *)&peer, "refused a data connection "
+		    "meant for %s", dt->host);
 		close(fd);
 		return;
 	}
+	ftp_data_unlist(dt);
 	event_free(dt->accept_ev);
 	dt->accept_ev = NULL;
 	close(dt->lfd);
@@ -449,8 +636,18 @@ ftp_data_accept_cb(evutil_socket_t lfd, short what, void *arg)
 			ftp_data_reset(dt);
 		return;
 	}
-	if (dt->prot->on) {
-		/* Connected once the handshake is done: ftp_data_event_cb. */
+	ftp_data_connected(dt);
+}
+
+/*
+ * The socket is connected: under PROT P the handshake comes first
+ * (within --accept-timeout); then the transfer waiting starts, or the
+ * connection waits for its command.
+ */
+static void
+ftp_data_connected(struct ftp_data *dt)
+{
+	if (dt->prot_on) {
 		if (ftp_data_tls_start(dt) == -1) {
 			if (dt->src != FTP_SRC_NONE)
 				ftp_data_finish(dt, FTP_XR_LOCAL,
@@ -459,71 +656,16 @@ ftp_data_accept_cb(evutil_socket_t lfd, short what, void *arg)
 				ftp_data_reset(dt);
 			return;
 		}
-		if (dt->src == FTP_SRC_NONE)
-			evtimer_add(dt->wait_ev, &dt->conf->timeout);
+		ftp_data_wait(dt);
 		return;
 	}
 	dt->connected = 1;
-	if (dt->src != FTP_SRC_NONE && ftp_data_begin(dt) == -1)
+	if (dt->src == FTP_SRC_NONE) {
+		ftp_data_wait(dt);
+		return;
+	}
+	if (ftp_data_begin(dt) == -1)
 		ftp_data_finish(dt, FTP_XR_LOCAL, "out of memory");
-	else if (dt->src == FTP_SRC_NONE)
-		evtimer_add(dt->wait_ev, &dt->conf->timeout);
-}
-
-/*
- * PROT P: the connected socket goes from its plain bufferevent to a TLS
- * one that waits for the client's handshake, in the session id context
- * of the control connection.
- */
-static int
-ftp_data_tls_start(struct ftp_data *dt)
-{
-	struct bufferevent *bev;
-	int fd = bufferevent_getfd(dt->bev);
-
-	bufferevent_setfd(dt->bev, -1);
-	bufferevent_free(dt->bev);
-	dt->bev = NULL;
-	if ((bev = dt->conf->tls->bev(dt->conf->base, dt->conf->tls_ctx, fd,
-	    dt->prot->sid)) == NULL) {
-		close(fd);
-		return -1;
-	}
-	dt->bev = bev;
-	dt->tls = 1;
-	bufferevent_setcb(bev, NULL, ftp_data_write_cb, ftp_data_event_cb,
-	    dt);
-	bufferevent_setwatermark(bev, EV_WRITE, FTP_DATA_LOWAT, 0);
-	bufferevent_set_max_single_write(bev, FTP_DATA_TLS_MAX_WRITE);
-	return bufferevent_enable(bev, EV_READ);
-}
-
-/*
- * The data connection's handshake is done: only a resumption of the
- * control connection's session is accepted, so that whoever reaches the
- * data port first gets nothing.  -1: refused (and handled).
- */
-static int
-ftp_data_tls_done(struct ftp_data *dt)
-{
-	char how[96];
-
-	if (!dt->conf->tls->resumed(dt->bev, dt->prot->sid)) {
-		log_peer(LOG_WARNING, (struct sockaddr *)&dt->peer,
-		    "refused a TLS data connection that did not resume the "
-		    "control session");
-		if (dt->src != FTP_SRC_NONE)
-			ftp_data_finish(dt, FTP_XR_TLS, "TLS session not "
-			    "reused");
-		else
-			ftp_data_reset(dt);
-		return -1;
-	}
-	dt->conf->tls->describe(dt->bev, how, sizeof(how));
-	log_peer(LOG_DEBUG, (struct sockaddr *)&dt->peer,
-	    "TLS data connection (%s, resumed)", how);
-	bufferevent_disable(dt->bev, EV_READ);
-	return 0;
 }
 
 /* Wraps a connected (or connecting) data socket in a bufferevent. */
@@ -540,20 +682,39 @@ ftp_data_bev(struct ftp_data *dt, int fd)
 		return -1;
 	bufferevent_setcb(dt->bev, NULL, ftp_data_write_cb, ftp_data_event_cb,
 	    dt);
-	bufferevent_setwatermark(dt->bev, EV_WRITE, FTP_DATA_LOWAT, 0);
-	bufferevent_set_max_single_write(dt->bev, FTP_DATA_MAX_WRITE);
+	bufferevent_setwatermark(dt->bev, EV_WRITE, dt->prot_on ?
+	    FTP_DATA_TLS_QUEUE : FTP_DATA_LOWAT, 0);
+	/*
+	 * Under PROT P the loop copies every byte into the socket: a smaller
+	 * write a turn, so that other sessions wait less between turns.
+	 */
+	bufferevent_set_max_single_write(dt->bev, dt->prot_on ?
+	    FTP_DATA_TLS_WRITE : FTP_DATA_MAX_WRITE);
 	bufferevent_set_timeouts(dt->bev, NULL, &dt->conf->timeout);
 	return 0;
 }
 
-/* No connection (or no transfer) within --data-timeout. */
+/*
+ * The deadline of a connection not up for its transfer yet: a listener,
+ * a connect, a handshake, a connection waiting for a command.
+ */
+static void
+ftp_data_wait(struct ftp_data *dt)
+{
+	evtimer_add(dt->wait_ev, &dt->conf->accept);
+}
+
+/* Not up (or no transfer) within --accept-timeout. */
 static void
 ftp_data_wait_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ftp_data *dt = arg;
 
 	if (dt->src != FTP_SRC_NONE)
-		ftp_data_finish(dt, FTP_XR_NO_CONN, "no data connection");
+		ftp_data_finish(dt, dt->bev != NULL && dt->prot_on ?
+		    FTP_XR_TLS : FTP_XR_NO_CONN, dt->bev != NULL &&
+		    dt->prot_on ? "TLS handshake timed out" :
+		    "no data connection");
 	else
 		ftp_data_reset(dt);
 }
@@ -572,6 +733,7 @@ ftp_data_active(struct ftp_data *dt, const struct sockaddr *sa,
 	memcpy(&dt->target, sa, len);
 	dt->targetlen = len;
 	dt->mode = FTP_DATA_ACTIVE;
+	dt->prot_on = dt->prot->on;
 	return 0;
 }
 
@@ -618,7 +780,7 @@ ftp_data_connect(struct ftp_data *dt)
 		dt->bev = NULL;
 		return -1;
 	}
-	evtimer_add(dt->wait_ev, &dt->conf->timeout);
+	ftp_data_wait(dt);
 	return 0;
 }
 
@@ -626,11 +788,13 @@ ftp_data_connect(struct ftp_data *dt)
 static int
 ftp_data_start(struct ftp_data *dt)
 {
-	if (dt->mode == FTP_DATA_ACTIVE)
+	if (dt->mode == FTP_DATA_ACTIVE && dt->bev == NULL)
 		return ftp_data_connect(dt);
 	if (dt->connected)
 		return ftp_data_begin(dt);
-	evtimer_add(dt->wait_ev, &dt->conf->timeout);
+	/* Its transfer waits now: not a port to take back any more. */
+	ftp_data_unlist(dt);
+	ftp_data_wait(dt);
 	return 0;
 }
 
@@ -655,7 +819,7 @@ ftp_data_send_file(struct ftp_data *dt, int fd, off_t off, off_t size,
 		dt->src = FTP_SRC_ASCII;
 	else {
 		dt->src = FTP_SRC_FILE;
-		if (size > off && !dt->prot->on) {
+		if (size > off && !dt->prot_on) {
 			dt->seg = evbuffer_file_segment_new(fd, off, size - off,
 			    EVBUF_FS_CLOSE_ON_FREE | EVBUF_FS_DISABLE_LOCKING);
 			if (dt->seg == NULL) {
@@ -700,7 +864,7 @@ ftp_data_recv_file(struct ftp_data *dt, int fd, int ascii)
 		return -1;
 	dt->fd = fd;
 	dt->src = FTP_SRC_UPLOAD;
-	dt->ascii_in = ascii;
+	ftp_sink_init(&dt->sink, fd, ascii);
 	if (ftp_data_start(dt) == -1) {
 		ftp_data_reset(dt);
 		return -1;
@@ -708,7 +872,7 @@ ftp_data_recv_file(struct ftp_data *dt, int fd, int ascii)
 	return 0;
 }
 
-/* Connected and with something to send: prime the output and go. */
+/* Connected and with something to move: prime the output and go. */
 static int
 ftp_data_begin(struct ftp_data *dt)
 {
@@ -716,17 +880,18 @@ ftp_data_begin(struct ftp_data *dt)
 	int lowat = FTP_DATA_RCVLOWAT;
 
 	evtimer_del(dt->wait_ev);
-	if (dt->src == FTP_SRC_UPLOAD && dt->tls) {
-		/* Decrypted by the bufferevent, a bounded piece at a time. */
-		bufferevent_setcb(dt->bev, ftp_data_tls_read_cb,
-		    ftp_data_write_cb, ftp_data_event_cb, dt);
-		bufferevent_setwatermark(dt->bev, EV_READ, 0,
-		    FTP_DATA_READ_HIWAT);
-		bufferevent_set_timeouts(dt->bev, &dt->conf->timeout,
-		    NULL);
-		if (ftp_data_tls_drain(dt) == -1)
-			return 0;
-		return bufferevent_enable(dt->bev, EV_READ);
+	if (dt->crypt != NULL) {
+		if ((dt->src == FTP_SRC_UPLOAD || dt->src == FTP_SRC_FILE) &&
+		    ftp_crypt_set_file(dt->crypt, dt->fd,
+		    dt->src == FTP_SRC_UPLOAD && dt->sink.ascii) == -1)
+			return -1;
+		if (dt->src == FTP_SRC_UPLOAD) {
+			/* Records come in; a stall ends it (--data-timeout). */
+			if (event_add(dt->read_ev, &dt->conf->timeout) == -1)
+				return -1;
+		}
+		ftp_data_tls_pump(dt);
+		return 0;
 	}
 	if (dt->src == FTP_SRC_UPLOAD) {
 		/*
@@ -782,123 +947,59 @@ ftp_data_fill_ascii(struct ftp_data *dt, struct evbuffer *out)
 	return evbuffer_add(out, conv, o);
 }
 
-/* TLS: the next piece of the file read into memory (no sendfile). */
+/*
+ * Text (a listing, or a file in TYPE A) into out, one batch: bounded
+ * work, which may add nothing (a listing whose batch was all filtered
+ * out); the next comes on the next turn.  -1 on error.
+ */
 static int
-ftp_data_fill_tls(struct ftp_data *dt, struct evbuffer *out)
+ftp_data_fill_text(struct ftp_data *dt, struct evbuffer *out, size_t count)
 {
-	struct evbuffer_iovec v;
-	off_t want = dt->end - dt->off;
-	ssize_t n;
+	size_t before = evbuffer_get_length(out);
+	int r;
 
-	if (want > FTP_DATA_TLS_READ)
-		want = FTP_DATA_TLS_READ;
-	if (want <= 0) {
-		dt->produced = 1;
-		return 0;
-	}
-	if (evbuffer_reserve_space(out, (ev_ssize_t)want, &v, 1) < 1)
+	if (dt->src == FTP_SRC_ASCII)
+		return ftp_data_fill_ascii(dt, out);
+	r = ftp_listing_fill(dt->listing, out, FTP_DATA_TEXT_BATCH);
+	if (r == -1)
 		return -1;
-	do
-		n = pread(dt->fd, v.iov_base, (size_t)want, dt->off);
-	while (n == -1 && errno == EINTR);
-	if (n <= 0) {
-		/* Shorter than it was at RETR: a local error either way. */
-		return -1;
-	}
-	v.iov_len = (size_t)n;
-	if (evbuffer_commit_space(out, &v, 1) == -1)
-		return -1;
-	dt->off += n;
-	dt->queued += (unsigned long long)n;
-	if (dt->off >= dt->end)
+	if (count)
+		dt->queued += evbuffer_get_length(out) - before;
+	if (r == 1)
 		dt->produced = 1;
 	return 0;
 }
 
-/* TLS upload: what the bufferevent decrypted goes to the file. */
-static void
-ftp_data_tls_read_cb(struct bufferevent *bev, void *arg)
-{
-	(void)ftp_data_tls_drain(arg);
-}
-
-/* Writes all decrypted input to the file.  -1: the transfer ended. */
-static int
-ftp_data_tls_drain(struct ftp_data *dt)
-{
-	struct evbuffer *in = bufferevent_get_input(dt->bev);
-	struct evbuffer_iovec v[8];
-	int i, n;
-	size_t done;
-
-	while (evbuffer_get_length(in) > 0) {
-		n = evbuffer_peek(in, -1, NULL, v, 8);
-		if (n > 8)
-			n = 8;
-		done = 0;
-		for (i = 0; i < n; i++) {
-			if (ftp_data_store(dt, v[i].iov_base,
-			    v[i].iov_len) == -1) {
-				ftp_data_finish(dt,
-				    ftp_data_errno_result(dt->werr),
-				    strerror(dt->werr));
-				return -1;
-			}
-			done += v[i].iov_len;
-		}
-		evbuffer_drain(in, done);
-	}
-	return 0;
-}
-
-/* Queues more of the source while the output is below the watermark. */
+/*
+ * Queues more of the source while the output is below the watermark:
+ * file segments (no copy, no memory) as far as the watermark, text one
+ * batch a turn.
+ */
 static int
 ftp_data_fill(struct ftp_data *dt)
 {
 	struct evbuffer *out = bufferevent_get_output(dt->bev);
-	size_t before, limit;
 	off_t len;
-	int r;
 
-	/* File segments cost no memory; text does, so less of it waits. */
-	limit = dt->src == FTP_SRC_FILE ? FTP_DATA_LOWAT : FTP_DATA_TEXT_MAX;
-	while (!dt->produced && evbuffer_get_length(out) < limit) {
-		switch (dt->src) {
-		case FTP_SRC_FILE:
-			if (dt->tls || dt->seg == NULL) {
-				if (ftp_data_fill_tls(dt, out) == -1)
-					return -1;
-				break;
-			}
-			len = dt->end - dt->off;
-			if (len > FTP_DATA_CHUNK)
-				len = FTP_DATA_CHUNK;
-			if (len > 0 && evbuffer_add_file_segment(out, dt->seg,
-			    dt->off - dt->start, len) == -1)
-				return -1;
-			dt->off += len;
-			dt->queued += (unsigned long long)len;
-			if (dt->off >= dt->end)
-				dt->produced = 1;
-			break;
-		case FTP_SRC_ASCII:
-			if (ftp_data_fill_ascii(dt, out) == -1)
-				return -1;
-			break;
-		case FTP_SRC_LISTING:
-			before = evbuffer_get_length(out);
-			r = ftp_listing_fill(dt->listing, out,
-			    FTP_DATA_TEXT_BATCH);
-			if (r == -1)
-				return -1;
-			dt->queued += evbuffer_get_length(out) - before;
-			if (r == 1)
-				dt->produced = 1;
-			break;
-		case FTP_SRC_NONE:
-		case FTP_SRC_UPLOAD:
+	if (dt->src != FTP_SRC_FILE) {
+		if (!dt->produced && evbuffer_get_length(out) <
+		    FTP_DATA_TEXT_MAX && ftp_data_fill_text(dt, out, 1) == -1)
 			return -1;
-		}
+		if (!dt->produced && evbuffer_get_length(out) == 0)
+			evtimer_add(dt->more_ev, &ftp_data_zero);
+		return 0;
+	}
+	while (!dt->produced && evbuffer_get_length(out) < FTP_DATA_LOWAT) {
+		len = dt->end - dt->off;
+		if (len > FTP_DATA_CHUNK)
+			len = FTP_DATA_CHUNK;
+		if (len > 0 && evbuffer_add_file_segment(out, dt->seg,
+		    dt->off - dt->start, len) == -1)
+			return -1;
+		dt->off += len;
+		dt->queued += (unsigned long long)len;
+		if (dt->off >= dt->end)
+			dt->produced = 1;
 	}
 	return 0;
 }
@@ -909,8 +1010,12 @@ ftp_data_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct ftp_data *dt = arg;
 
-	if (dt->src == FTP_SRC_NONE)
+	if (dt->src == FTP_SRC_NONE || dt->src == FTP_SRC_UPLOAD)
 		return;
+	if (dt->crypt != NULL) {
+		ftp_data_tls_pump(dt);
+		return;
+	}
 	if (!dt->produced && ftp_data_fill(dt) == -1) {
 		ftp_data_finish(dt, FTP_XR_LOCAL, "cannot read the file");
 		return;
@@ -920,42 +1025,32 @@ ftp_data_write_cb(struct bufferevent *bev, void *arg)
 		ftp_data_finish(dt, FTP_XR_OK, NULL);
 }
 
+/* A batch of text that added nothing: the next one, on this turn. */
+static void
+ftp_data_more_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ftp_data *dt = arg;
+
+	if (dt->bev != NULL)
+		ftp_data_write_cb(dt->bev, dt);
+}
+
 static void
 ftp_data_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct ftp_data *dt = arg;
 
 	if (what & BEV_EVENT_CONNECTED) {
-		if (dt->prot->on && !dt->tls) {
-			/* PORT/EPRT connected: now the handshake. */
-			if (ftp_data_tls_start(dt) == -1)
-				ftp_data_finish(dt, FTP_XR_LOCAL,
-				    "out of memory");
-			return;
-		}
-		if (dt->tls && ftp_data_tls_done(dt) == -1)
-			return;
 		evtimer_del(dt->wait_ev);
-		if (dt->src == FTP_SRC_NONE)
-			evtimer_add(dt->wait_ev, &dt->conf->timeout);
-		dt->connected = 1;
-		if (dt->src != FTP_SRC_NONE && ftp_data_begin(dt) == -1)
-			ftp_data_finish(dt, FTP_XR_LOCAL, "out of memory");
+		ftp_data_connected(dt);
 		return;
 	}
-	if (dt->src == FTP_SRC_UPLOAD && dt->connected &&
-	    (what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
-		if (dt->tls && ftp_data_tls_drain(dt) == -1)
-			return;
-		ftp_data_upload_end(dt);
-		return;
-	}
-	if (dt->tls && dt->src == FTP_SRC_NONE) {
-		/* Passive, before any command: just forget it. */
+	if (dt->src == FTP_SRC_NONE) {
+		/* Before any command: just forget it. */
 		ftp_data_reset(dt);
 		return;
 	}
-	if (!dt->connected && dt->tls)
+	if (!dt->connected && dt->prot_on && dt->crypt != NULL)
 		ftp_data_finish(dt, FTP_XR_TLS, "TLS handshake failed");
 	else if (!dt->connected)
 		ftp_data_finish(dt, FTP_XR_NO_CONN, "cannot connect");
@@ -963,74 +1058,6 @@ ftp_data_event_cb(struct bufferevent *bev, short what, void *arg)
 		ftp_data_finish(dt, FTP_XR_TIMEOUT, "data timeout");
 	else
 		ftp_data_finish(dt, FTP_XR_CLOSED, "data connection lost");
-}
-
-/* write(2) all of buf; -1 with errno on failure. */
-static int
-ftp_data_write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, buf, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/*
- * Writes n bytes received to the file: as they are, or for TYPE A with
- * CR LF made LF (a CR at the end of one read waits for the next to know
- * what follows it).  -1 with the errno in werr on failure.
- */
-static int
-ftp_data_store(struct ftp_data *dt, const char *raw, size_t n)
-{
-	char out[FTP_DATA_ASCII_READ + 1];
-	size_t i, o = 0;
-
-	dt->queued += n;
-	if (!dt->ascii_in) {
-		if (ftp_data_write_all(dt->fd, raw, n) == -1)
-			goto fail;
-	} else {
-		if (dt->prev_cr && n > 0 && raw[0] != '\n')
-			out[o++] = '\r';
-		dt->prev_cr = 0;
-		for (i = 0; i < n; i++) {
-			if (raw[i] == '\r' && i + 1 == n) {
-				dt->prev_cr = 1;
-				break;
-			}
-			if (raw[i] == '\r' && raw[i + 1] == '\n')
-				continue;
-			out[o++] = raw[i];
-			if (o >= FTP_DATA_ASCII_READ) {
-				if (ftp_data_write_all(dt->fd, out, o) == -1)
-					goto fail;
-				o = 0;
-			}
-		}
-		if (o > 0 && ftp_data_write_all(dt->fd, out, o) == -1)
-			goto fail;
-	}
-	/*
-	 * Start writing back what has piled up, without waiting, so that
-	 * the fsync at the end finds little left to do.
-	 */
-	if (dt->queued - dt->synced >= FTP_DATA_WRITEBACK) {
-		(void)sync_file_range(dt->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-		dt->synced = dt->queued;
-	}
-	return 0;
-fail:
-	dt->werr = errno;
-	return -1;
 }
 
 /* The result of a failed write, for the reply (452, 552, 451). */
@@ -1072,31 +1099,295 @@ ftp_data_upload_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (n == 0) {
-		ftp_data_upload_end(dt);
+		/* All the data is here: a CR held back goes too. */
+		if (ftp_sink_end(&dt->sink) == -1)
+			ftp_data_finish(dt, ftp_data_errno_result(
+			    dt->sink.err), strerror(dt->sink.err));
+		else
+			ftp_data_finish(dt, FTP_XR_OK, NULL);
 		return;
 	}
-	if (ftp_data_store(dt, buf, (size_t)n) == -1)
-		ftp_data_finish(dt, ftp_data_errno_result(dt->werr),
-		    strerror(dt->werr));
+	if (ftp_sink_write(&dt->sink, buf, (size_t)n) == -1)
+		ftp_data_finish(dt, ftp_data_errno_result(dt->sink.err),
+		    strerror(dt->sink.err));
 }
 
 /*
- * The client closed the data connection: all the data is here.  A CR
- * held back at the end of TYPE A text is written as it came; then the
- * upload is done, and the caller makes it the file.
+ * PROT P: the connected socket gets a stream, which waits for the
+ * client's handshake in the session id context of the control
+ * connection; the loop reads what comes (ftp_data_tls_read_cb) and
+ * hands it over.
+ */
+static int
+ftp_data_tls_start(struct ftp_data *dt)
+{
+	struct ftp_data_conf *conf = dt->conf;
+
+	if (conf->tls == NULL || (dt->net_in = evbuffer_new()) == NULL ||
+	    (dt->crypt = ftp_crypt_new(conf->tls, conf->tls_ctx,
+	    dt->prot->sid, conf->crypto, ftp_data_tls_step_cb, dt)) == NULL)
+		return -1;
+	dt->read_ev = event_new(conf->base, bufferevent_getfd(dt->bev),
+	    EV_READ | EV_PERSIST, ftp_data_tls_read_cb, dt);
+	if (dt->read_ev == NULL || event_add(dt->read_ev, NULL) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Records came in (or the peer shut its side, or the upload stalled for
+ * --data-timeout): read into net_in, at most FTP_DATA_TLS_READ waiting,
+ * and hand them to the stream if it is free.
  */
 static void
-ftp_data_upload_end(struct ftp_data *dt)
+ftp_data_tls_read_cb(evutil_socket_t fd, short what, void *arg)
 {
-	int err;
+	struct ftp_data *dt = arg;
+	struct evbuffer_iovec v;
+	ssize_t n;
 
-	if (dt->ascii_in && dt->prev_cr &&
-	    ftp_data_write_all(dt->fd, "\r", 1) == -1) {
-		err = errno;
-		ftp_data_finish(dt, ftp_data_errno_result(err), strerror(err));
+	if (what & EV_TIMEOUT) {
+		ftp_data_finish(dt, FTP_XR_TIMEOUT, "data timeout");
 		return;
 	}
-	ftp_data_finish(dt, FTP_XR_OK, NULL);
+	if (evbuffer_reserve_space(dt->net_in, 64 * 1024, &v, 1) < 1) {
+		ftp_data_finish(dt, FTP_XR_LOCAL, "out of memory");
+		return;
+	}
+	n = read(fd, v.iov_base, v.iov_len);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		if (dt->src == FTP_SRC_NONE)
+			ftp_data_reset(dt);
+		else
+			ftp_data_finish(dt, dt->connected ? FTP_XR_CLOSED :
+			    FTP_XR_TLS, "data connection lost");
+		return;
+	}
+	v.iov_len = (size_t)n;
+	evbuffer_commit_space(dt->net_in, &v, 1);
+	if (n == 0) {
+		dt->net_eof = 1;
+		event_del(dt->read_ev);
+	} else if (evbuffer_get_length(dt->net_in) >= FTP_DATA_TLS_READ)
+		event_del(dt->read_ev);		/* until the stream takes it */
+	ftp_data_tls_pump(dt);
+}
+
+/*
+ * Moves the PROT P connection on, unless its stream is busy: records
+ * that came in go to it (the handshake, an upload), or the next piece
+ * of a download is made once the socket has room.
+ */
+static void
+ftp_data_tls_pump(struct ftp_data *dt)
+{
+	struct ftp_crypt *c = dt->crypt;
+	struct evbuffer *in;
+	int r = 0;
+
+	if (c == NULL || ftp_crypt_busy(c))
+		return;
+	in = ftp_crypt_input(c);
+	evbuffer_add_buffer(in, dt->net_in);
+	if (dt->read_ev != NULL && !dt->net_eof &&
+	    (!dt->connected || dt->src == FTP_SRC_UPLOAD) &&
+	    !event_pending(dt->read_ev, EV_READ, NULL))
+		event_add(dt->read_ev, dt->connected ? &dt->conf->timeout :
+		    NULL);
+	if (!dt->connected) {
+		if (evbuffer_get_length(in) > 0)
+			r = ftp_crypt_handshake(c);
+		else if (dt->net_eof)
+			ftp_data_tls_failed(dt);
+	} else if (dt->src == FTP_SRC_UPLOAD) {
+		if (evbuffer_get_length(in) > 0)
+			r = ftp_crypt_receive(c);
+		else if (dt->net_eof && ftp_crypt_finish_file(c) == -1)
+			ftp_data_finish(dt, ftp_data_errno_result(errno),
+			    strerror(errno));
+		else if (dt->net_eof)
+			ftp_data_finish(dt, FTP_XR_OK, NULL);
+	} else if (dt->src != FTP_SRC_NONE)
+		r = ftp_data_tls_produce(dt);
+	if (r == -1)
+		ftp_data_finish(dt, FTP_XR_LOCAL, "out of memory");
+}
+
+/*
+ * A download under PROT P: the next piece for the stream, while fewer
+ * than FTP_DATA_TLS_QUEUE bytes of records wait for the socket; at the
+ * end close_notify, and the end once the socket has taken it all.
+ */
+static int
+ftp_data_tls_produce(struct ftp_data *dt)
+{
+	struct evbuffer *out = bufferevent_get_output(dt->bev);
+	struct ftp_crypt *c = dt->crypt;
+	off_t len;
+
+	if (evbuffer_get_length(out) >= FTP_DATA_TLS_QUEUE)
+		return 0;
+	if (dt->produced) {
+		if (!dt->closing) {
+			dt->closing = 1;
+			ftp_crypt_close(c);
+			evbuffer_add_buffer(out, ftp_crypt_output(c));
+		}
+		if (evbuffer_get_length(out) == 0)
+			ftp_data_finish(dt, FTP_XR_OK, NULL);
+		else
+			bufferevent_enable(dt->bev, EV_WRITE);
+		return 0;
+	}
+	if (dt->src == FTP_SRC_FILE) {
+		len = dt->end - dt->off;
+		if (len > FTP_DATA_TLS_STEP)
+			len = FTP_DATA_TLS_STEP;
+		if (len == 0) {
+			dt->produced = 1;
+			return ftp_data_tls_produce(dt);
+		}
+		return ftp_crypt_send_file(c, dt->off, (size_t)len);
+	}
+	if (ftp_data_fill_text(dt, ftp_crypt_text(c), 0) == -1) {
+		ftp_data_finish(dt, FTP_XR_LOCAL, "cannot read the file");
+		return 0;
+	}
+	if (evbuffer_get_length(ftp_crypt_text(c)) > 0)
+		return ftp_crypt_send_text(c);
+	if (dt->produced)
+		return ftp_data_tls_produce(dt);
+	evtimer_add(dt->more_ev, &ftp_data_zero);
+	return 0;
+}
+
+/*
+ * A step of the stream is over (in the loop): the records it made go to
+ * the socket, the bytes it moved are counted, and the connection goes on
+ * or ends as the stream now stands.
+ */
+static void
+ftp_data_tls_step_cb(void *arg)
+{
+	struct ftp_data *dt = arg;
+	struct ftp_crypt *c = dt->crypt;
+	struct evbuffer *made = ftp_crypt_output(c);
+	size_t moved = ftp_crypt_moved(c);
+	int err;
+
+	if (evbuffer_get_length(made) > 0) {
+		evbuffer_add_buffer(bufferevent_get_output(dt->bev), made);
+		bufferevent_enable(dt->bev, EV_WRITE);
+	}
+	dt->queued += moved;
+	if (dt->src == FTP_SRC_FILE) {
+		dt->off += (off_t)moved;
+		if (dt->off >= dt->end)
+			dt->produced = 1;
+	}
+	switch (ftp_crypt_state(c)) {
+	case FTP_CRYPT_HANDSHAKE:
+		break;
+	case FTP_CRYPT_OPEN:
+		if (!dt->connected) {
+			ftp_data_tls_opened(dt);
+			return;
+		}
+		break;
+	case FTP_CRYPT_CLOSED:
+		/* The peer's close_notify: an upload's end of data. */
+		if (dt->src != FTP_SRC_UPLOAD)
+			ftp_data_finish(dt, FTP_XR_CLOSED, "data connection "
+			    "closed");
+		else if (ftp_crypt_finish_file(c) == -1)
+			ftp_data_finish(dt, ftp_data_errno_result(errno),
+			    strerror(errno));
+		else
+			ftp_data_finish(dt, FTP_XR_OK, NULL);
+		return;
+	case FTP_CRYPT_FAILED:
+		ftp_data_tls_failed(dt);
+		return;
+	case FTP_CRYPT_FILE_ERROR:
+		err = ftp_crypt_error(c);
+		ftp_data_finish(dt, dt->src == FTP_SRC_UPLOAD ?
+		    ftp_data_errno_result(err) : FTP_XR_LOCAL, strerror(err));
+		return;
+	}
+	ftp_data_tls_pump(dt);
+}
+
+/*
+ * The handshake is done: only a resumption of the control connection's
+ * session is accepted, so that whoever reaches the data port first gets
+ * nothing (522).  Then the transfer waiting starts, or the connection
+ * waits for its command.
+ */
+static void
+ftp_data_tls_opened(struct ftp_data *dt)
+{
+	char how[96];
+
+	if (!ftp_crypt_resumed(dt->crypt, dt->prot->sid)) {
+		log_limited(&ftp_data_log_resume, LOG_WARNING,
+		    (struct sockaddr *)&dt->peer, "refused a TLS data "
+		    "connection that did not resume the control session");
+		if (dt->src != FTP_SRC_NONE)
+			ftp_data_finish(dt, FTP_XR_TLS, "TLS session not "
+			    "reused");
+		else
+			ftp_data_reset(dt);
+		return;
+	}
+	ftp_crypt_describe(dt->crypt, how, sizeof(how));
+	log_peer(LOG_DEBUG, (struct sockaddr *)&dt->peer,
+	    "TLS data connection (%s, resumed)", how);
+	evtimer_del(dt->wait_ev);
+	dt->connected = 1;
+	/* A download reads nothing more; an upload from begin. */
+	event_del(dt->read_ev);
+	if (dt->src == FTP_SRC_NONE) {
+		ftp_data_wait(dt);
+		return;
+	}
+	if (ftp_data_begin(dt) == -1)
+		ftp_data_finish(dt, FTP_XR_LOCAL, "out of memory");
+}
+
+/* The TLS layer failed: in the handshake 522, later the connection lost. */
+static void
+ftp_data_tls_failed(struct ftp_data *dt)
+{
+	if (dt->src == FTP_SRC_NONE)
+		ftp_data_reset(dt);
+	else if (!dt->connected)
+		ftp_data_finish(dt, FTP_XR_TLS, "TLS handshake failed");
+	else
+		ftp_data_finish(dt, FTP_XR_CLOSED, "TLS data connection "
+		    "broken");
+}
+
+/*
+ * Before the socket closes: close_notify straight to the socket (a few
+ * bytes, sent if they fit), as the client's TLS layer expects; not while
+ * a step runs (the stream is the worker's), nor behind records that
+ * will not be sent (it would break their order), nor twice.
+ */
+static void
+ftp_data_tls_bye(struct ftp_data *dt)
+{
+	struct evbuffer *out;
+
+	if (dt->crypt == NULL || ftp_crypt_busy(dt->crypt) || dt->closing ||
+	    !dt->connected ||
+	    evbuffer_get_length(bufferevent_get_output(dt->bev)) > 0)
+		return;
+	dt->closing = 1;
+	out = ftp_crypt_output(dt->crypt);
+	ftp_crypt_close(dt->crypt);
+	(void)evbuffer_write(out, bufferevent_getfd(dt->bev));
 }
 
 /*

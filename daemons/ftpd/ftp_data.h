@@ -11,6 +11,7 @@
 #define CLOCKWORK_FTP_DATA_H
 
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <netinet/in.h>
@@ -22,6 +23,7 @@
 struct event_base;
 struct ftp_data;
 struct ftp_listing;
+struct ftp_work;
 struct ssl_ctx_st;
 
 /* How a transfer ended. */
@@ -49,10 +51,13 @@ struct ftp_data_result {
  */
 typedef void (*ftp_data_done_fn)(const struct ftp_data_result *, void *);
 
+TAILQ_HEAD(ftp_data_list, ftp_data);
+
 /* What the daemon gives every data connection. */
 struct ftp_data_conf {
 	struct event_base	*base;
-	struct timeval		 timeout;	/* --data-timeout */
+	struct timeval		 timeout;	/* --data-timeout: a stall */
+	struct timeval		 accept;	/* --accept-timeout: not up */
 	unsigned		 pasv_lo;	/* --pasv-ports; 0: any port */
 	unsigned		 pasv_hi;
 	unsigned		 pasv_next;	/* rotates through them */
@@ -60,6 +65,10 @@ struct ftp_data_conf {
 	struct in_addr		 pasv_addr;	/* --pasv-address */
 	struct ssl_ctx_st	*tls_ctx;	/* FTPS, or NULL */
 	const struct ftp_tls_ops *tls;		/* set with tls_ctx */
+	struct ftp_work		*crypto;	/* the TLS pool, with tls_ctx */
+	/* Passive ports listened on, no client yet: the oldest first. */
+	struct ftp_data_list	 listening;
+	unsigned long long	 taken_back;	/* ports given to another */
 };
 
 /* A session's PROT level, read each time a data connection comes up. */
@@ -75,6 +84,13 @@ enum ftp_data_cut {
 	FTP_DATA_ENDED,		/* it had ended, not yet reported: the result */
 };
 
+/* What a transfer may hold at most (for ftp_data_memory()). */
+enum ftp_data_kind {
+	FTP_DATA_FILE,		/* a file either way, binary */
+	FTP_DATA_TEXT,		/* a listing, or a file in TYPE A */
+};
+
+void	ftp_data_conf_init(struct ftp_data_conf *);
 struct ftp_data *ftp_data_new(struct ftp_data_conf *, const struct sockaddr *,
 	    const struct sockaddr *, const struct ftp_data_prot *,
 	    ftp_data_done_fn, void *);
@@ -83,7 +99,9 @@ int	ftp_data_passive(struct ftp_data *, int, char *, size_t);
 int	ftp_data_active(struct ftp_data *, const struct sockaddr *,
 	    socklen_t);
 int	ftp_data_ready(const struct ftp_data *);
+int	ftp_data_stale(struct ftp_data *);
 int	ftp_data_busy(const struct ftp_data *);
+size_t	ftp_data_memory(const struct ftp_data *, enum ftp_data_kind);
 int	ftp_data_send_file(struct ftp_data *, int, off_t, off_t, int);
 int	ftp_data_send_listing(struct ftp_data *, struct ftp_listing *);
 int	ftp_data_recv_file(struct ftp_data *, int, int);

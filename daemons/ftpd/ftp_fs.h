@@ -18,5 +18,6 @@ int	ftp_fs_rnto(struct ftp_session *, char *);
 int	ftp_fs_site(struct ftp_session *, char *);
 int	ftp_fs_size(struct ftp_session *, char *);
 int	ftp_fs_stat(struct ftp_session *, char *);
+void	ftp_fs_end(struct ftp_session *);
 
 #endif

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Listings.  One line per file in the layout clients parse: `ls -l` for
- * LIST, bare names for NLST, RFC 3659 facts for MLSD and MLST.  A
- * directory is read and sorted once (at most FTP_LIST_MAX_ENTRIES names),
- * then formatted a batch at a time as the data connection drains, so a
- * large directory never sits in memory as text.
+ * LIST, bare names for NLST, RFC 3659 facts for MLSD and MLST.  Opening a
+ * listing opens the directory and reads nothing; its names are read a
+ * batch at a time (at most FTP_LIST_BATCH, looking at no more than
+ * FTP_LIST_EXAMINE entries a call) and formatted as the caller asks for
+ * more, so neither a big directory nor a listing nobody fetches sits in
+ * memory, and no call does unbounded work.  A directory that fits in
+ * one batch is sorted; a bigger one comes in directory order.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -28,14 +31,18 @@
 struct ftp_listing {
 	int			 rootfd;
 	int			 dirfd;		/* -1: a single file */
+	DIR			*dir;		/* read from the first fill */
 	enum ftp_list_style	 style;
 	unsigned		 facts;
 	int			 may_write;
 	char			 vdir[FTP_PATH_MAX + 1]; /* virtual dir listed */
 	char			*prefix;	/* NLST: shown before names */
-	char			**names;
+	char			*pat;		/* a glob the names must match */
+	char			**names;	/* the batch being formatted */
 	size_t			 nnames;
 	size_t			 next;
+	int			 batches;	/* read so far */
+	int			 read_all;	/* no more names to read */
 	struct stat		 single;	/* the file, when not a dir */
 };
 
@@ -58,7 +65,8 @@ static const struct {
 #define FTP_LIST_NFACTS	(sizeof(ftp_list_factnames) / sizeof(ftp_list_factnames[0]))
 
 static int	ftp_list_cmp(const void *, const void *);
-static int	ftp_list_read_dir(struct ftp_listing *, const char *);
+static int	ftp_list_read_batch(struct ftp_listing *);
+static void	ftp_list_drop_batch(struct ftp_listing *);
 static int	ftp_list_entry(struct ftp_listing *, const char *, char *,
 		    size_t);
 static void	ftp_list_clean(char *);
@@ -278,47 +286,65 @@ ftp_list_has_glob(const char *s)
 	return strpbrk(s, "*?[") != NULL;
 }
 
-/* Reads and sorts the names of the open directory, those matching pat. */
-static int
-ftp_list_read_dir(struct ftp_listing *l, const char *pat)
+/* Frees the names of the batch formatted. */
+static void
+ftp_list_drop_batch(struct ftp_listing *l)
 {
-	DIR *d;
+	size_t i;
+
+	for (i = 0; i < l->nnames; i++)
+		free(l->names[i]);
+	l->nnames = 0;
+	l->next = 0;
+}
+
+/*
+ * Reads the next batch of names (those matching the glob, if any): at
+ * most FTP_LIST_BATCH of them, looking at no more than FTP_LIST_EXAMINE
+ * entries, so one call is bounded whatever the directory.  The first
+ * batch is sorted if it is the whole directory.  -1: errno.
+ */
+static int
+ftp_list_read_batch(struct ftp_listing *l)
+{
 	struct dirent *de;
-	size_t cap = 0;
-	char **nn;
+	size_t seen = 0;
 	int fd;
 
-	if ((fd = dup(l->dirfd)) == -1)
+	ftp_list_drop_batch(l);
+	if (l->names == NULL &&
+	    (l->names = calloc(FTP_LIST_BATCH, sizeof(*l->names))) == NULL)
 		return -1;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return -1;
+	if (l->dir == NULL) {
+		if ((fd = dup(l->dirfd)) == -1)
+			return -1;
+		if ((l->dir = fdopendir(fd)) == NULL) {
+			close(fd);
+			return -1;
+		}
 	}
-	while ((de = readdir(d)) != NULL && l->nnames < FTP_LIST_MAX_ENTRIES) {
+	while (l->nnames < FTP_LIST_BATCH && seen < FTP_LIST_EXAMINE) {
+		errno = 0;
+		if ((de = readdir(l->dir)) == NULL) {
+			if (errno != 0)
+				return -1;
+			l->read_all = 1;
+			break;
+		}
+		seen++;
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		if (pat != NULL && fnmatch(pat, de->d_name, FNM_PERIOD) != 0)
+		if (l->pat != NULL &&
+		    fnmatch(l->pat, de->d_name, FNM_PERIOD) != 0)
 			continue;
-		if (l->nnames == cap) {
-			cap = cap == 0 ? 64 : cap * 2;
-			if ((nn = reallocarray(l->names, cap,
-			    sizeof(*nn))) == NULL)
-				goto fail;
-			l->names = nn;
-		}
 		if ((l->names[l->nnames] = strdup(de->d_name)) == NULL)
-			goto fail;
+			return -1;
 		l->nnames++;
 	}
-	closedir(d);
-	if (l->nnames > 0)
+	if (l->batches++ == 0 && l->read_all && l->nnames > 1)
 		qsort(l->names, l->nnames, sizeof(*l->names), ftp_list_cmp);
 	return 0;
-fail:
-	closedir(d);
-	errno = ENOMEM;
-	return -1;
 }
 
 /*
@@ -383,12 +409,13 @@ ftp_listing_open(int rootfd, const char *vpath, const char *shown,
 		if (l->names[0] == NULL)
 			goto fail;
 		l->nnames = 1;
+		l->read_all = 1;
 		return l;
 	}
 	if (fd == -1)
 		goto fail;
 	l->dirfd = fd;
-	if (ftp_list_read_dir(l, pat) == -1)
+	if (pat != NULL && (l->pat = strdup(pat)) == NULL)
 		goto fail;
 	return l;
 fail:
@@ -452,17 +479,26 @@ ftp_list_entry(struct ftp_listing *l, const char *name, char *buf, size_t cap)
 }
 
 /*
- * Appends lines to out until about want bytes were added or the listing
- * ends.  Returns 1 when it has ended, 0 when there is more, -1 on error.
+ * Appends lines to out until about want bytes were added, the listing
+ * ends, or FTP_LIST_EXAMINE entries were looked at (a glob that matches
+ * little): bounded work whatever the directory.  Returns 1 when it has
+ * ended, 0 when there is more (even if nothing was added), -1 on error.
  */
 int
 ftp_listing_fill(struct ftp_listing *l, struct evbuffer *out, size_t want)
 {
 	char line[FTP_LIST_LINE_MAX];
 	size_t added = 0;
-	int n;
+	int n, reads = 0;
 
-	while (l->next < l->nnames && added < want) {
+	while (added < want) {
+		if (l->next >= l->nnames) {
+			if (l->read_all || reads++ > 0)
+				break;
+			if (ftp_list_read_batch(l) == -1)
+				return -1;
+			continue;
+		}
 		n = ftp_list_entry(l, l->names[l->next], line, sizeof(line));
 		l->next++;
 		if (n <= 0)
@@ -471,20 +507,20 @@ ftp_listing_fill(struct ftp_listing *l, struct evbuffer *out, size_t want)
 			return -1;
 		added += (size_t)n;
 	}
-	return l->next >= l->nnames;
+	return l->next >= l->nnames && l->read_all;
 }
 
 void
 ftp_listing_free(struct ftp_listing *l)
 {
-	size_t i;
-
 	if (l == NULL)
 		return;
-	for (i = 0; i < l->nnames; i++)
-		free(l->names[i]);
+	ftp_list_drop_batch(l);
 	free(l->names);
 	free(l->prefix);
+	free(l->pat);
+	if (l->dir != NULL)
+		closedir(l->dir);
 	if (l->dirfd != -1)
 		close(l->dirfd);
 	free(l);

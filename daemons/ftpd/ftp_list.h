@@ -29,7 +29,8 @@ enum ftp_list_style {
 #define FTP_FACT_DEFAULT	0x1f
 
 #define FTP_LIST_LINE_MAX	(4096 + 512)	/* one formatted line */
-#define FTP_LIST_MAX_ENTRIES	100000		/* names read per directory */
+#define FTP_LIST_BATCH		2048	/* names read at a time; sorted if all */
+#define FTP_LIST_EXAMINE	8192	/* entries looked at per call at most */
 
 void	ftp_list_mode(mode_t, char *);
 int	ftp_list_long(char *, size_t, const char *, const struct stat *,

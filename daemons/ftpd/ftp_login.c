@@ -4,8 +4,8 @@
  * (--users) their home, once the password is checked on a worker thread
  * (ftp_work.c): a hash costs milliseconds by design, which the loop must
  * not spend.  A failed login is answered only after a delay that grows
- * with the failures from the same address (ftp_throttle.c), on a timer:
- * the session waits, nobody else does.
+ * with the failures from the same address and as the same name
+ * (ftp_throttle.c), on a timer: the session waits, nobody else does.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -44,6 +44,10 @@ struct ftp_login_job {
 	char			*password;
 	const struct ftp_user	*user;		/* the answer: NULL, wrong */
 };
+
+/* Failed logins: each one delayed, but many sessions can fail at once. */
+static struct log_limit ftp_login_log_failed =
+    LOG_LIMIT("failed logins", 20);
 
 static void	ftp_login_delay_cb(evutil_socket_t, short, void *);
 static int	ftp_login_check(struct ftp_session *, const char *);
@@ -234,27 +238,27 @@ ftp_login_job_free(struct ftp_login_job *j)
 }
 
 /*
- * A failed login: counted for the address and answered after a delay
- * that doubles with each failure from it, on a timer.  The session stays
- * paused until then.
+ * A failed login: counted for the address and for the name, and answered
+ * after a delay that doubles with each failure of either (ftp_throttle.c),
+ * on a timer.  The session stays paused until then.
  */
 static void
 ftp_login_failed(struct ftp_session *s)
 {
+	struct ftp_throttle_counts counts;
 	struct timeval delay;
 	char shown[FTP_USER_MAX * 4];
-	unsigned count;
 	double secs;
 
 	log_escape(shown, sizeof(shown), s->user, strlen(s->user));
 	s->login = FTP_LOGIN_NONE;
 	s->failures++;
-	secs = ftp_throttle_fail(&s->d->throttle, conn_host(s->c), time(NULL),
-	    (double)s->d->cfg.login_delay.tv_sec +
-	    (double)s->d->cfg.login_delay.tv_usec / 1e6, &count);
-	log_peer(LOG_NOTICE, conn_peer(s->c),
-	    "failed login as '%s' (%u from this address, %.1f s delay)",
-	    shown, count, secs);
+	secs = ftp_throttle_fail(&s->d->throttle, conn_host(s->c), s->user,
+	    time(NULL), (double)s->d->cfg.login_delay.tv_sec +
+	    (double)s->d->cfg.login_delay.tv_usec / 1e6, &counts);
+	log_limited(&ftp_login_log_failed, LOG_NOTICE, conn_peer(s->c),
+	    "failed login as '%s' (%u from this address, %u as this name, "
+	    "%.1f s delay)", shown, counts.host, counts.name, secs);
 	delay.tv_sec = (time_t)secs;
 	delay.tv_usec = (suseconds_t)((secs - (double)delay.tv_sec) * 1e6);
 	s->paused = 1;
@@ -280,7 +284,7 @@ ftp_login_ok(struct ftp_session *s, const struct ftp_user *u)
 	s->login = FTP_LOGIN_DONE;
 	s->rootfd = fd;
 	s->may_write = u->rw;
-	ftp_throttle_forgive(&s->d->throttle, conn_host(s->c), time(NULL));
+	ftp_throttle_forgive(&s->d->throttle, s->user, time(NULL));
 	log_peer(LOG_INFO, conn_peer(s->c), "login as '%s'%s",
 	    shown, s->may_write ? " (may write)" : "");
 	return ftp_reply(s, FTP_LOGGED_IN, "Login successful.");

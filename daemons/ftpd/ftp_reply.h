@@ -28,6 +28,7 @@
 #define FTP_TLS_UNAVAILABLE	431	/* AUTH: TLS cannot start now */
 #define FTP_NO_DATA_CONN	425
 #define FTP_XFER_ABORTED	426
+#define FTP_FILE_BUSY		450	/* not now: a pool or a budget is full */
 #define FTP_LOCAL_ERROR		451
 #define FTP_NO_SPACE		452
 #define FTP_BAD_COMMAND		500

@@ -10,6 +10,14 @@
  * STAT, QUIT and the like).  While a transfer runs, only ABOR, STAT,
  * NOOP, HELP and QUIT are served at once; any other command waits for
  * the transfer's end.
+ *
+ * One command a turn of the loop: after each, the session goes to the
+ * back of the loop's queue (its wake event) before the next, so that a
+ * client that pipelines thousands of commands delays nobody.  While a
+ * command is in progress (paused: a password on a worker, a delay, a
+ * command held for a transfer) and while more than FTP_CONTROL_BACKLOG
+ * of replies wait for the client to read them, the session reads
+ * nothing: the kernel's buffers, then TCP, hold the client back.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -25,6 +33,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "ftp_budget.h"
 #include "ftp_cmd.h"
 #include "ftp_control.h"
 #include "ftp_fs.h"
@@ -41,6 +50,7 @@
 typedef int (*ftp_handler)(struct ftp_session *, char *);
 
 static int	ftp_session_input(struct ftp_session *);
+static int	ftp_session_next(struct ftp_session *);
 static void	ftp_session_wake_cb(evutil_socket_t, short, void *);
 static int	ftp_session_command(struct ftp_session *, char *, size_t);
 static int	ftp_session_run(struct ftp_session *, const struct ftp_cmd *,
@@ -156,13 +166,37 @@ ftp_session_closed(struct conn *c, const char *why)
 		return;
 	ftp_xfer_free(s, "the session ended");
 	ftp_login_end(s);
+	ftp_fs_end(s);
 	event_free(s->wake_ev);
 	free(s->held);
 	free(s->rnfr);
 	if (s->rootfd != -1 && s->rootfd != s->d->cfg.rootfd)
 		close(s->rootfd);
+	ftp_budget_give(&s->d->budget, &s->held_bytes, s->held_bytes);
 	free(s);
 	conn_set_data(c, NULL);
+}
+
+/*
+ * All replies have gone out: what a STAT reply held is given back, and a
+ * session that waited for its client to read runs its next command.
+ */
+void
+ftp_session_drained(struct conn *c)
+{
+	struct ftp_session *s = conn_data(c);
+
+	if (s == NULL)
+		return;
+	if (s->reply_bytes > 0) {
+		ftp_budget_give(&s->d->budget, &s->held_bytes,
+		    s->reply_bytes);
+		s->reply_bytes = 0;
+	}
+	if (s->backlogged) {
+		s->backlogged = 0;
+		ftp_control_wake(s);
+	}
 }
 
 /*
@@ -190,12 +224,17 @@ ftp_session_stopping(struct conn *c)
 void
 ftp_session_readable(struct conn *c)
 {
-	(void)ftp_session_input(conn_data(c));
+	struct ftp_session *s = conn_data(c);
+
+	if (s != NULL && !s->scheduled)
+		(void)ftp_session_input(s);
 }
 
 /*
- * Reads and runs whole command lines until none is left or the session
- * pauses.  Returns -1 when the session is gone.
+ * Runs the next whole command line, if the session may: not paused, not
+ * waiting for its client to read replies.  After one command the rest
+ * waits for the next turn of the loop.  Returns -1 when the session is
+ * gone.
  */
 static int
 ftp_session_input(struct ftp_session *s)
@@ -208,6 +247,16 @@ ftp_session_input(struct ftp_session *s)
 	int was;
 
 	while (!s->paused && !conn_closing(s->c)) {
+		if (conn_output_len(s->c) > FTP_CONTROL_BACKLOG) {
+			/*
+			 * Replies first: ftp_session_drained() goes on, if
+			 * the client reads them within the idle timeout.
+			 */
+			s->backlogged = 1;
+			conn_read_pause(s->c);
+			event_add(s->wake_ev, &s->d->cfg.idle);
+			return 0;
+		}
 		/* Fetched each time: AUTH TLS puts a new buffer in. */
 		in = conn_input(s->c);
 		r = line_read(in, line, sizeof(line), &len);
@@ -232,13 +281,41 @@ ftp_session_input(struct ftp_session *s)
 		}
 		if (ftp_session_command(s, line, len) == -1)
 			return -1;
+		return ftp_session_next(s);
 	}
+	if (!s->paused && !conn_closing(s->c))
+		conn_read_resume(s->c);
 	return 0;
 }
 
 /*
- * A pause is over (ftp_control_wake(): a transfer ended, a login was
- * answered): the held command, then whatever else has arrived.
+ * After a command: the session reads nothing while the command is in
+ * progress; otherwise its next command waits for the next turn of the
+ * loop (a zero timer: libevent runs it after the next poll, where an
+ * event made active now would run before).
+ */
+static int
+ftp_session_next(struct ftp_session *s)
+{
+	static const struct timeval zero = { 0, 0 };
+
+	if (conn_closing(s->c))
+		return -1;
+	if (s->paused) {
+		conn_read_pause(s->c);
+		return 0;
+	}
+	s->scheduled = 1;
+	event_add(s->wake_ev, &zero);
+	return 0;
+}
+
+/*
+ * The session's turn: a pause is over (ftp_control_wake(): a transfer
+ * ended, a login was answered), or it has more to read.  The held
+ * command, if any, or else the next one.  While its replies wait to be
+ * read it is a timer instead, which ends a session whose client left
+ * them unread for the idle timeout.
  */
 static void
 ftp_session_wake_cb(evutil_socket_t fd, short what, void *arg)
@@ -247,13 +324,23 @@ ftp_session_wake_cb(evutil_socket_t fd, short what, void *arg)
 	char *held = s->held;
 	int r;
 
+	if (s->backlogged) {
+		if (what & EV_TIMEOUT)
+			conn_drop(s->c, "replies not read within the idle "
+			    "timeout");
+		return;		/* else ftp_session_drained() goes on */
+	}
+	event_del(s->wake_ev);
 	s->paused = 0;
+	s->scheduled = 0;
 	if (held != NULL) {
 		s->held = NULL;
 		r = ftp_session_command(s, held, s->heldlen);
 		free(held);
 		if (r == -1)
 			return;
+		(void)ftp_session_next(s);
+		return;
 	}
 	(void)ftp_session_input(s);
 }
@@ -334,7 +421,12 @@ ftp_session_run(struct ftp_session *s, const struct ftp_cmd *cmd,
 		free(s->rnfr);
 		s->rnfr = NULL;
 	}
-	return ftp_handlers[cmd->id](s, arg);
+	if (ftp_handlers[cmd->id](s, arg) == -1)
+		return -1;
+	/* A data connection set up under the other PROT level goes. */
+	if (cmd->id == FTP_V_PROT)
+		ftp_xfer_prot_changed(s);
+	return 0;
 }
 
 static int

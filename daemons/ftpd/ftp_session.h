@@ -14,10 +14,12 @@
 
 #define FTP_LINE_MAX		(FTP_PATH_MAX + 96)	/* one command line */
 #define FTP_CONTROL_MAX_OUTPUT	(512 * 1024)	/* replies queued: STAT */
+#define FTP_CONTROL_BACKLOG	(16 * 1024)	/* unread: no more commands */
 #define FTP_USER_MAX		64
 
 struct conn;
 struct event;
+struct ftp_fs_job;
 struct ftp_login_job;
 struct ftp_xfer;
 struct ftpd;
@@ -35,6 +37,8 @@ struct ftp_session {
 	/* Reading commands (ftp_session.c). */
 	int			 discarding;	/* inside an over-long line */
 	int			 paused;	/* until ftp_control_wake() */
+	int			 backlogged;	/* until its replies are read */
+	int			 scheduled;	/* wake_ev active: its turn */
 	struct event		*wake_ev;	/* runs held command, reads */
 	char			*held;		/* waiting for a transfer */
 	size_t			 heldlen;
@@ -53,6 +57,7 @@ struct ftp_session {
 	int			 rootfd;	/* the root this session sees */
 	char			 cwd[FTP_PATH_MAX + 1];
 	char			*rnfr;		/* RNFR's path, for RNTO */
+	struct ftp_fs_job	*fs_job;	/* a DELE or RNTO on a worker */
 	unsigned		 facts;		/* OPTS MLST */
 
 	/* Transfers (ftp_xfer.c). */
@@ -60,6 +65,10 @@ struct ftp_session {
 	unsigned long long	 rest;		/* REST, for the next one */
 	int			 epsv_all;
 	struct ftp_xfer		*xfer;		/* from the first PASV/PORT */
+
+	/* Memory for listings and transfers (ftp_budget.h). */
+	size_t			 held_bytes;	/* the session's, in all */
+	size_t			 reply_bytes;	/* of them, for a STAT reply */
 
 	/* TLS (ftp_secure.c). */
 	int			 tls;		/* AUTH TLS done */
@@ -70,6 +79,7 @@ struct ftp_session {
 /* The server's callbacks (lib/server.h). */
 int	ftp_session_accepted(struct conn *);
 void	ftp_session_readable(struct conn *);
+void	ftp_session_drained(struct conn *);
 void	ftp_session_stopping(struct conn *);
 void	ftp_session_closed(struct conn *, const char *);
 

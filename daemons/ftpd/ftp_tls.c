@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * FTPS (RFC 4217) through OpenSSL and libevent's bufferevent_openssl.
- * One server context: TLS 1.2 and later, the server's cipher order, a
- * session cache and tickets so that data connections can resume the
- * control connection's session.  Each control connection gets its own
- * random session id context, given to its data connections too: OpenSSL
- * resumes a session only within the context it was made in, so a data
- * connection that resumed carries the session of this control connection
- * and of no other.
+ * FTPS (RFC 4217) through OpenSSL.  One server context: TLS 1.2 and
+ * later, the server's cipher order, a session cache and tickets so that
+ * data connections can resume the control connection's session.  Each
+ * control connection gets its own random session id context, given to
+ * its data connections too: OpenSSL resumes a session only within the
+ * context it was made in, so a data connection that resumed carries the
+ * session of this control connection and of no other.
+ *
+ * The control connection's TLS is lib/server's (conn_starttls).  A data
+ * connection's is a struct ftp_tls_conn: an SSL whose BIO reads the
+ * ciphertext that came in from one evbuffer and writes what goes out to
+ * another, touching no socket, so that its records can be made and read
+ * on a worker thread while the loop moves the bytes (ftp_crypt.c).
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,9 +24,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
-#include <event2/event.h>
+#include <event2/buffer.h>
 
 #include "ftp_tls.h"
 #include "server.h"
@@ -31,6 +35,21 @@
 #define FTP_TLS_CACHE_SIZE	4096
 
 static const unsigned char ftp_tls_ctx_sid[] = "clockwork-ftpd";
+
+/* A data connection's TLS, on the evbuffers of the call in progress. */
+struct ftp_tls_conn {
+	SSL			*ssl;
+	struct evbuffer		*in;		/* ciphertext that came in */
+	struct evbuffer		*out;		/* ciphertext to send */
+};
+
+static BIO_METHOD *ftp_tls_bio_method;
+
+static int	ftp_tls_bio_create(BIO *);
+static int	ftp_tls_bio_write(BIO *, const char *, int);
+static int	ftp_tls_bio_read(BIO *, char *, int);
+static long	ftp_tls_bio_ctrl(BIO *, int, long, void *);
+static int	ftp_tls_bio_init(void);
 
 /* The last OpenSSL error as text, for a config message. */
 static void
@@ -59,7 +78,8 @@ ftp_tls_ctx_new(const char *cert, const char *key, char *err, size_t cap)
 {
 	SSL_CTX *ctx;
 
-	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+	if (ftp_tls_bio_init() == -1 ||
+	    (ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
 		ftp_tls_error(err, cap, "TLS", "context");
 		return NULL;
 	}
@@ -109,6 +129,8 @@ void
 ftp_tls_ctx_free(struct ssl_ctx_st *ctx)
 {
 	SSL_CTX_free(ctx);
+	BIO_meth_free(ftp_tls_bio_method);
+	ftp_tls_bio_method = NULL;
 }
 
 /* A fresh session id context for a control connection. */
@@ -151,31 +173,188 @@ ftp_tls_starttls(struct conn *c, struct ssl_ctx_st *ctx,
 	return conn_starttls(c, ssl);
 }
 
-/*
- * A bufferevent that accepts a TLS handshake on fd (it owns fd once made;
- * on failure fd is still the caller's) within the session id context sid.  A peer that
- * closes without close_notify ends the stream (as plain FTP does).
- */
-struct bufferevent *
-ftp_tls_bev(struct event_base *base, struct ssl_ctx_st *ctx, int fd,
-    const unsigned char *sid)
+/* The BIO of data connections: what it reads and writes are evbuffers. */
+static int
+ftp_tls_bio_init(void)
 {
-	struct bufferevent *bev;
-	SSL *ssl;
+	BIO_METHOD *m;
 
-	if ((ssl = ftp_tls_ssl_new(ctx, sid)) == NULL)
-		goto fail;
-	bev = bufferevent_openssl_socket_new(base, fd, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
-		SSL_free(ssl);
-		goto fail;
+	if (ftp_tls_bio_method != NULL)
+		return 0;
+	if ((m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
+	    "clockwork-ftpd evbuffer")) == NULL)
+		return -1;
+	if (BIO_meth_set_write(m, ftp_tls_bio_write) != 1 ||
+	    BIO_meth_set_read(m, ftp_tls_bio_read) != 1 ||
+	    BIO_meth_set_ctrl(m, ftp_tls_bio_ctrl) != 1 ||
+	    BIO_meth_set_create(m, ftp_tls_bio_create) != 1) {
+		BIO_meth_free(m);
+		return -1;
 	}
-	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return bev;
-fail:
+	ftp_tls_bio_method = m;
+	return 0;
+}
+
+static int
+ftp_tls_bio_create(BIO *b)
+{
+	BIO_set_init(b, 1);
+	return 1;
+}
+
+/* A record to send: appended to the output of the call in progress. */
+static int
+ftp_tls_bio_write(BIO *b, const char *p, int n)
+{
+	struct ftp_tls_conn *c = BIO_get_data(b);
+
+	BIO_clear_retry_flags(b);
+	if (n <= 0)
+		return 0;
+	if (evbuffer_add(c->out, p, (size_t)n) == -1)
+		return -1;
+	return n;
+}
+
+/* Ciphertext for OpenSSL to read; none: try again once more comes. */
+static int
+ftp_tls_bio_read(BIO *b, char *p, int n)
+{
+	struct ftp_tls_conn *c = BIO_get_data(b);
+
+	BIO_clear_retry_flags(b);
+	if (c->in == NULL || evbuffer_get_length(c->in) == 0) {
+		BIO_set_retry_read(b);
+		return -1;
+	}
+	return evbuffer_remove(c->in, p, (size_t)n);
+}
+
+static long
+ftp_tls_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+	struct ftp_tls_conn *c = BIO_get_data(b);
+
+	switch (cmd) {
+	case BIO_CTRL_FLUSH:
+		return 1;
+	case BIO_CTRL_PENDING:
+		return c->in != NULL ? (long)evbuffer_get_length(c->in) : 0;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * A data connection's TLS, accepting a handshake within the session id
+ * context sid.  NULL when out of memory.
+ */
+struct ftp_tls_conn *
+ftp_tls_conn_new(struct ssl_ctx_st *ctx, const unsigned char *sid)
+{
+	struct ftp_tls_conn *c;
+	BIO *bio;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if ((c->ssl = ftp_tls_ssl_new(ctx, sid)) == NULL ||
+	    (bio = BIO_new(ftp_tls_bio_method)) == NULL) {
+		SSL_free(c->ssl);
+		free(c);
+		ERR_clear_error();
+		return NULL;
+	}
+	BIO_set_data(bio, c);
+	SSL_set_bio(c->ssl, bio, bio);		/* the SSL's now */
+	/* Buffers stay while the connection lives: it moves bulk data. */
+	SSL_clear_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);
+	SSL_set_accept_state(c->ssl);
+	return c;
+}
+
+void
+ftp_tls_conn_free(struct ftp_tls_conn *c)
+{
+	if (c == NULL)
+		return;
+	SSL_free(c->ssl);
 	ERR_clear_error();
-	return NULL;
+	free(c);
+}
+
+/*
+ * The handshake with what came in (in), what to send appended to out:
+ * 1 done, 0 more must come, -1 failed.
+ */
+int
+ftp_tls_conn_handshake(struct ftp_tls_conn *c, struct evbuffer *in,
+    struct evbuffer *out)
+{
+	int r;
+
+	c->in = in;
+	c->out = out;
+	r = SSL_do_handshake(c->ssl);
+	if (r != 1 && SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_READ)
+		r = 0;
+	else if (r != 1)
+		r = -1;
+	c->in = c->out = NULL;
+	ERR_clear_error();
+	return r;
+}
+
+/* n bytes of p as records appended to out: 0, or -1 on failure. */
+int
+ftp_tls_conn_encrypt(struct ftp_tls_conn *c, const void *p, size_t n,
+    struct evbuffer *out)
+{
+	size_t done;
+	int r;
+
+	c->out = out;
+	r = n == 0 || SSL_write_ex(c->ssl, p, n, &done) == 1 ? 0 : -1;
+	c->out = NULL;
+	ERR_clear_error();
+	return r;
+}
+
+/*
+ * Plaintext from the records in in, at most cap bytes into buf: the
+ * count, 0 when more must come in, FTP_TLS_CLOSED when the peer ended
+ * the stream (close_notify), -1 on failure.
+ */
+ssize_t
+ftp_tls_conn_decrypt(struct ftp_tls_conn *c, struct evbuffer *in, void *buf,
+    size_t cap)
+{
+	size_t done = 0;
+	ssize_t r;
+	int e;
+
+	c->in = in;
+	if (SSL_read_ex(c->ssl, buf, cap, &done) == 1)
+		r = (ssize_t)done;
+	else if ((e = SSL_get_error(c->ssl, 0)) == SSL_ERROR_WANT_READ)
+		r = 0;
+	else if (e == SSL_ERROR_ZERO_RETURN)
+		r = FTP_TLS_CLOSED;
+	else
+		r = -1;
+	c->in = NULL;
+	ERR_clear_error();
+	return r;
+}
+
+/* close_notify, appended to out, once the handshake is done. */
+void
+ftp_tls_conn_close(struct ftp_tls_conn *c, struct evbuffer *out)
+{
+	c->out = out;
+	if (SSL_is_init_finished(c->ssl))
+		(void)SSL_shutdown(c->ssl);
+	c->out = NULL;
+	ERR_clear_error();
 }
 
 /*
@@ -183,15 +362,14 @@ fail:
  * context sid (that of its control connection), else 0.
  */
 int
-ftp_tls_resumed(struct bufferevent *bev, const unsigned char *sid)
+ftp_tls_conn_resumed(struct ftp_tls_conn *c, const unsigned char *sid)
 {
-	SSL *ssl = bufferevent_openssl_get_ssl(bev);
 	SSL_SESSION *sess;
 	const unsigned char *ctx;
 	unsigned int len;
 
-	if (ssl == NULL || !SSL_session_reused(ssl) ||
-	    (sess = SSL_get_session(ssl)) == NULL)
+	if (!SSL_session_reused(c->ssl) ||
+	    (sess = SSL_get_session(c->ssl)) == NULL)
 		return 0;
 	ctx = SSL_SESSION_get0_id_context(sess, &len);
 	return ctx != NULL && len == FTP_TLS_SID_LEN &&
@@ -200,33 +378,21 @@ ftp_tls_resumed(struct bufferevent *bev, const unsigned char *sid)
 
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384", for the log. */
 void
-ftp_tls_describe(struct bufferevent *bev, char *buf, size_t cap)
+ftp_tls_conn_describe(struct ftp_tls_conn *c, char *buf, size_t cap)
 {
-	SSL *ssl = bufferevent_openssl_get_ssl(bev);
-
-	if (ssl == NULL)
-		snprintf(buf, cap, "none");
-	else
-		snprintf(buf, cap, "%s %s", SSL_get_version(ssl),
-		    SSL_get_cipher_name(ssl));
-}
-
-/* Sends close_notify, without waiting for the peer's. */
-void
-ftp_tls_shutdown(struct bufferevent *bev)
-{
-	SSL *ssl = bufferevent_openssl_get_ssl(bev);
-
-	if (ssl != NULL && SSL_is_init_finished(ssl))
-		(void)SSL_shutdown(ssl);
-	ERR_clear_error();
+	snprintf(buf, cap, "%s %s", SSL_get_version(c->ssl),
+	    SSL_get_cipher_name(c->ssl));
 }
 
 const struct ftp_tls_ops ftp_tls_ops = {
 	.sid_new = ftp_tls_sid_new,
 	.starttls = ftp_tls_starttls,
-	.bev = ftp_tls_bev,
-	.resumed = ftp_tls_resumed,
-	.shutdown = ftp_tls_shutdown,
-	.describe = ftp_tls_describe,
+	.conn_new = ftp_tls_conn_new,
+	.conn_free = ftp_tls_conn_free,
+	.handshake = ftp_tls_conn_handshake,
+	.encrypt = ftp_tls_conn_encrypt,
+	.decrypt = ftp_tls_conn_decrypt,
+	.close = ftp_tls_conn_close,
+	.resumed = ftp_tls_conn_resumed,
+	.describe = ftp_tls_conn_describe,
 };

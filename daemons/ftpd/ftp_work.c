@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Blocking work off the event loop.  A yescrypt check costs about 20 ms of
- * CPU by design and an fsync can wait on the disk for longer; done in the
- * loop, either would stall every other client.  So worker threads do such
+ * CPU by design, an fsync or the copy behind APPE can wait on the disk for
+ * seconds, and TLS costs CPU in proportion to the bytes; done in the loop,
+ * any of them would stall every other client.  So worker threads do such
  * jobs, in order: the loop queues a job and goes on; a worker runs it,
  * then writes the job's address to a pipe the loop watches, and the loop
  * calls the job's done().  The workers touch nothing but the queue (under
- * the mutex) and the job they run.
+ * the mutex) and the job they run.  Each pool's threads carry its name
+ * (ps -L, top -H show what they do).
  */
 #include <sys/queue.h>
+#include <sys/resource.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +34,7 @@ struct ftp_work {
 	struct ftp_jobs		 todo;		/* under mu */
 	size_t			 ntodo;		/* under mu */
 	size_t			 max;		/* jobs waiting at most */
+	int			 nice;		/* of each worker */
 	int			 stop;		/* under mu */
 	int			 pipe[2];	/* workers -> loop: jobs done */
 	struct event		*ev;
@@ -38,7 +42,7 @@ struct ftp_work {
 
 static void	*ftp_work_main(void *);
 static void	 ftp_work_done_cb(evutil_socket_t, short, void *);
-static int	 ftp_work_start(struct ftp_work *, unsigned);
+static int	 ftp_work_start(struct ftp_work *, unsigned, const char *);
 static void	 ftp_work_stop(struct ftp_work *);
 
 /* A worker: one job at a time until told to stop. */
@@ -49,6 +53,9 @@ ftp_work_main(void *arg)
 	struct ftp_job *j;
 	ssize_t n;
 
+	/* Bulk work yields to the loop, which must answer at once. */
+	if (w->nice != 0)
+		(void)setpriority(PRIO_PROCESS, (id_t)gettid(), w->nice);
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		while (!w->stop && TAILQ_EMPTY(&w->todo))
@@ -81,9 +88,12 @@ ftp_work_done_cb(evutil_socket_t fd, short what, void *arg)
 		j->done(j);
 }
 
-/* Starts n workers, with every signal blocked: signals are the loop's. */
+/*
+ * Starts n workers named name, with every signal blocked: signals are the
+ * loop's.
+ */
 static int
-ftp_work_start(struct ftp_work *w, unsigned n)
+ftp_work_start(struct ftp_work *w, unsigned n, const char *name)
 {
 	sigset_t all, old;
 	unsigned i;
@@ -95,8 +105,10 @@ ftp_work_start(struct ftp_work *w, unsigned n)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (i = 0; i < n && r == 0; i++)
 		if ((r = pthread_create(&w->threads[i], NULL, ftp_work_main,
-		    w)) == 0)
+		    w)) == 0) {
+			(void)pthread_setname_np(w->threads[i], name);
 			w->nthreads++;
+		}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r != 0)
 		errno = r;
@@ -119,11 +131,14 @@ ftp_work_stop(struct ftp_work *w)
 }
 
 /*
- * A pool of n worker threads whose results come back in base's loop, with
- * at most max jobs waiting.  NULL (errno set) if it cannot start.
+ * A pool of n worker threads named name (at most 15 bytes), at niceness
+ * nice (0: as the loop; more: they give way to it), whose results come
+ * back in base's loop, with at most max jobs waiting.  NULL (errno set)
+ * if it cannot start.
  */
 struct ftp_work *
-ftp_work_new(struct event_base *base, unsigned n, size_t max)
+ftp_work_new(struct event_base *base, unsigned n, size_t max,
+    const char *name, int nice)
 {
 	struct ftp_work *w;
 
@@ -131,6 +146,7 @@ ftp_work_new(struct event_base *base, unsigned n, size_t max)
 		return NULL;
 	TAILQ_INIT(&w->todo);
 	w->max = max;
+	w->nice = nice;
 	w->pipe[0] = w->pipe[1] = -1;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
@@ -138,7 +154,7 @@ ftp_work_new(struct event_base *base, unsigned n, size_t max)
 	    fcntl(w->pipe[0], F_SETFL, O_NONBLOCK) == -1 ||
 	    (w->ev = event_new(base, w->pipe[0], EV_READ | EV_PERSIST,
 	    ftp_work_done_cb, w)) == NULL || event_add(w->ev, NULL) == -1 ||
-	    ftp_work_start(w, n) == -1) {
+	    ftp_work_start(w, n, name) == -1) {
 		ftp_work_free(w);
 		return NULL;
 	}

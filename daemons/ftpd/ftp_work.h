@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Blocking work off the event loop: worker threads run jobs (a password
- * hash, an fsync) and the loop gets each job back once it is done.
+ * hash, an fsync, a copy, TLS records) and the loop gets each job back
+ * once it is done.
  */
 #ifndef CLOCKWORK_FTP_WORK_H
 #define CLOCKWORK_FTP_WORK_H
@@ -30,7 +31,8 @@ struct ftp_job {
 /* ftp_work_submit(): never refused for a full queue. */
 #define FTP_WORK_ALWAYS		0x01
 
-struct ftp_work *ftp_work_new(struct event_base *, unsigned, size_t);
+struct ftp_work *ftp_work_new(struct event_base *, unsigned, size_t,
+	    const char *, int);
 int	ftp_work_submit(struct ftp_work *, struct ftp_job *, int);
 int	ftp_work_cancel(struct ftp_work *, struct ftp_job *);
 void	ftp_work_free(struct ftp_work *);

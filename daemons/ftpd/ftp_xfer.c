@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "ftp_budget.h"
 #include "ftp_cmd.h"
 #include "ftp_control.h"
 #include "ftp_data.h"
@@ -41,15 +42,28 @@
 #include "server.h"
 
 /*
- * An upload's file aside, from STOR until it is the file or removed; a
- * worker makes it the file (an fsync can take long) while the session
- * waits.  The worker touches only up.
+ * An upload's file aside, from STOR until it is the file or removed.
+ * The files pool makes it (with the old data for APPE or REST: a copy
+ * that can take seconds), makes it the file (an fsync, a rename) and
+ * removes it (an unlink of a big file can take long too), while the
+ * session waits.  The worker touches only up and the opening's fields.
  */
 struct ftp_commit {
 	struct ftp_job		 job;		/* first: the pool's handle */
 	struct ftp_upload	 up;
 	unsigned long long	 bytes;		/* received */
 	struct ftp_session	*owner;		/* waiting for it, or NULL */
+	struct ftp_work		*pool;		/* the files pool, or NULL */
+	/* The opening: what ftp_upload_open() is given, and its answer. */
+	int			 dirfd;
+	const char		*name;		/* in path */
+	int			 append;
+	off_t			 rest;
+	enum ftp_verb		 verb;
+	enum ftp_upload_status	 status;
+	int			 err;
+	char			 path[FTP_PATH_MAX + 1];
+	char			 arg[FTP_PATH_MAX + 1];	/* as the client said */
 };
 
 /* A session's transfers: made with its first PASV or PORT. */
@@ -58,11 +72,19 @@ struct ftp_xfer {
 	int			 running;	/* from 150 to the last reply */
 	int			 incoming;	/* an upload */
 	int			 file;		/* of a file, not a listing */
+	size_t			 reserved;	/* of the memory budget */
 	struct ftp_commit	*upload;	/* the upload's file aside */
+	int			 opening;	/* ... being made */
 	int			 committing;	/* ... being made the file */
 	struct timeval		 began;
 	char			 path[FTP_PATH_MAX + 1];
 };
+
+/* What clients can make us log, within limits. */
+static struct log_limit ftp_xfer_log_port =
+    LOG_LIMIT("refused PORT and EPRT", 5);
+static struct log_limit ftp_xfer_log_xferlog =
+    LOG_LIMIT("xferlog write errors", 5);
 
 /* How each result is logged and answered. */
 static const struct {
@@ -112,6 +134,9 @@ static int	ftp_xfer_clear_data(const struct ftp_session *);
 static int	ftp_xfer_target_ok(struct ftp_session *,
 		    const struct sockaddr *);
 static int	ftp_xfer_refused(struct ftp_session *, int *);
+static int	ftp_xfer_reserve(struct ftp_session *, enum ftp_data_kind,
+		    int *);
+static void	ftp_xfer_release(struct ftp_session *);
 static void	ftp_xfer_start(struct ftp_session *, const char *, int, int);
 static int	ftp_xfer_not_started(struct ftp_session *);
 static int	ftp_xfer_listing(struct ftp_session *, char *,
@@ -122,6 +147,12 @@ static int	ftp_xfer_store_refused(struct ftp_session *, const char *,
 static void	ftp_xfer_unique(int, char *, size_t);
 static void	ftp_xfer_upload_abandon(struct ftp_session *,
 		    struct ftp_data_result *);
+static void	ftp_xfer_open_run(struct ftp_job *);
+static void	ftp_xfer_open_done(struct ftp_job *);
+static int	ftp_xfer_opened(struct ftp_session *, struct ftp_commit *);
+static void	ftp_xfer_discard(struct ftp_commit *);
+static void	ftp_xfer_discard_run(struct ftp_job *);
+static void	ftp_xfer_discard_done(struct ftp_job *);
 
 /*
  * The session's data connection, made on first use with the control
@@ -168,12 +199,10 @@ ftp_xfer_free(struct ftp_session *s, const char *why)
 		    "cut: %s", x->incoming ? "upload" : "download", epath, why);
 	}
 	ftp_data_free(x->dc);
-	if (x->upload != NULL && x->committing)
-		x->upload->owner = NULL;	/* freed when committed */
-	else if (x->upload != NULL) {
-		ftp_upload_discard(&x->upload->up);
-		free(x->upload);
-	}
+	if (x->upload != NULL && (x->committing || x->opening))
+		x->upload->owner = NULL;	/* its job's done() frees it */
+	else if (x->upload != NULL)
+		ftp_xfer_discard(x->upload);
 	ftp_xfer_running(s, 0);
 	free(x);
 	s->xfer = NULL;
@@ -210,6 +239,8 @@ ftp_xfer_running(struct ftp_session *s, int on)
 {
 	struct ftp_xfer *x = s->xfer;
 
+	if (!on)
+		ftp_xfer_release(s);
 	if (x->running == on)
 		return;
 	x->running = on;
@@ -289,7 +320,7 @@ ftp_xfer_commit(struct ftp_session *s, unsigned long long bytes,
 	c->owner = s;
 	x->committing = 1;
 	/* Never refused for a full queue: the data are all here. */
-	if (ftp_work_submit(s->d->work, &c->job, FTP_WORK_ALWAYS) == 0)
+	if (ftp_work_submit(s->d->files, &c->job, FTP_WORK_ALWAYS) == 0)
 		return 1;
 	ftp_upload_commit(&c->up);
 	x->committing = 0;
@@ -363,8 +394,7 @@ ftp_xfer_end(struct ftp_session *s, const struct ftp_data_result *r)
 	struct timeval now, d;
 
 	if (x->upload != NULL) {
-		ftp_upload_discard(&x->upload->up);
-		free(x->upload);
+		ftp_xfer_discard(x->upload);
 		x->upload = NULL;
 	}
 	if (x->incoming) {
@@ -428,34 +458,31 @@ ftp_xfer_log(struct ftp_session *s, const struct ftp_data_result *r,
 /*
  * One line of the wu-ftpd xferlog(5) format for a file transfer:
  * "time secs host bytes path a|b _ o|i a|r user ftp 0 * c|i", the path's
- * blanks and control bytes made '_' so that fields stay fields.
+ * blanks made '_' so that fields stay fields (log_line() escapes any
+ * other byte a client put in it).
  */
 static void
 ftp_xfer_xferlog(struct ftp_session *s, const struct ftp_data_result *r,
     double secs)
 {
-	const char *path = s->xfer->path;
-	char line[FTP_PATH_MAX + 512], when[64], *p;
+	char path[FTP_PATH_MAX + 1], when[64], *p;
 	time_t now = time(NULL);
 	struct tm tm;
-	int n, pstart;
 
 	if (localtime_r(&now, &tm) == NULL ||
 	    strftime(when, sizeof(when), "%a %b %e %H:%M:%S %Y", &tm) == 0)
 		return;
-	n = snprintf(line, sizeof(line), "%s %.0f %s %llu %n%s %c _ %c %c %s "
-	    "ftp 0 * %c\n", when, secs < 1 ? 1 : secs, conn_host(s->c),
-	    r->bytes, &pstart, path, s->ascii ? 'a' : 'b', s->xfer->incoming ? 'i' : 'o',
-	    s->anonymous ? 'a' : 'r', s->user,
-	    r->result == FTP_XR_OK ? 'c' : 'i');
-	if (n < 0 || (size_t)n >= sizeof(line))
-		return;
-	for (p = line + pstart; *p != '\0' && p < line + pstart +
-	    (int)strlen(path); p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+	snprintf(path, sizeof(path), "%s", s->xfer->path);
+	for (p = path; *p != '\0'; p++)
+		if (*p == ' ' || *p == '\t')
 			*p = '_';
-	if (write(s->d->cfg.xferlog_fd, line, (size_t)n) != n)
-		log_warn("xferlog");
+	if (log_line(s->d->cfg.xferlog_fd, "%s %.0f %s %llu %s %c _ %c %c %s "
+	    "ftp 0 * %c", when, secs < 1 ? 1 : secs, conn_host(s->c),
+	    r->bytes, path, s->ascii ? 'a' : 'b', s->xfer->incoming ? 'i' : 'o',
+	    s->anonymous ? 'a' : 'r', s->user,
+	    r->result == FTP_XR_OK ? 'c' : 'i') == -1)
+		log_limited(&ftp_xfer_log_xferlog, LOG_WARNING, NULL,
+		    "xferlog: %s", strerror(errno));
 }
 
 /* --require-tls: a named user's transfers only under PROT P. */
@@ -466,14 +493,18 @@ ftp_xfer_clear_data(const struct ftp_session *s)
 }
 
 /*
- * Whether a transfer may start: a data connection must be set up, and
- * protected when TLS requires it.  1 when refused (the reply is sent, its
- * result in *rc), 0 to go on.
+ * Whether a transfer may start: a data connection must be set up, under
+ * the PROT level in force (one set up under the other is dropped unused),
+ * and protected when TLS requires it.  1 when refused (the reply is sent,
+ * its result in *rc), 0 to go on.
  */
 static int
 ftp_xfer_refused(struct ftp_session *s, int *rc)
 {
-	if (s->xfer == NULL || !ftp_data_ready(s->xfer->dc))
+	if (s->xfer != NULL && ftp_data_stale(s->xfer->dc))
+		*rc = ftp_reply(s, FTP_NO_DATA_CONN, "PROT changed since "
+		    "PASV or PORT: use PASV or PORT again.");
+	else if (s->xfer == NULL || !ftp_data_ready(s->xfer->dc))
 		*rc = ftp_reply(s, FTP_NO_DATA_CONN, "Use PORT or PASV first.");
 	else if (ftp_xfer_clear_data(s))
 		*rc = ftp_reply(s, FTP_TLS_DATA_REQUIRED, "Data connections "
@@ -481,6 +512,47 @@ ftp_xfer_refused(struct ftp_session *s, int *rc)
 	else
 		return 0;
 	return 1;
+}
+
+/*
+ * What the transfer about to start may hold, taken from the session's
+ * and the server's budget (--transfer-memory): -1 when either would pass
+ * its bound (the 450 reply is sent, its result in *rc).
+ */
+static int
+ftp_xfer_reserve(struct ftp_session *s, enum ftp_data_kind kind, int *rc)
+{
+	struct ftp_xfer *x = s->xfer;
+	size_t n = ftp_data_memory(x->dc, kind);
+
+	if (ftp_budget_take(&s->d->budget, &s->held_bytes, n) == -1) {
+		*rc = ftp_reply(s, FTP_FILE_BUSY, "Server busy: too many "
+		    "transfers at once, try again later.");
+		return -1;
+	}
+	x->reserved += n;
+	return 0;
+}
+
+/* The transfer's memory goes back to the budget. */
+static void
+ftp_xfer_release(struct ftp_session *s)
+{
+	struct ftp_xfer *x = s->xfer;
+
+	ftp_budget_give(&s->d->budget, &s->held_bytes, x->reserved);
+	x->reserved = 0;
+}
+
+/*
+ * PROT was given: a data connection set up under the other level is
+ * dropped now, unused (PROT waits for any transfer to end).
+ */
+void
+ftp_xfer_prot_changed(struct ftp_session *s)
+{
+	if (s->xfer != NULL && !s->xfer->running)
+		(void)ftp_data_stale(s->xfer->dc);
 }
 
 /* RETR: a plain file the daemon can read, from REST's offset. */
@@ -504,6 +576,11 @@ ftp_xfer_retr(struct ftp_session *s, char *arg)
 		close(fd);
 		return ftp_reply(s, FTP_FILE_FAIL, "%.512s: Not a plain file.",
 		    arg);
+	}
+	if (ftp_xfer_reserve(s, s->ascii ? FTP_DATA_TEXT : FTP_DATA_FILE,
+	    &rc) == -1) {
+		close(fd);
+		return rc;
 	}
 	if (ftp_reply(s, FTP_OPENING_DATA, "Opening %s mode data connection "
 	    "for %.512s (%lld bytes).", s->ascii ? "ASCII" : "BINARY", arg,
@@ -547,6 +624,10 @@ ftp_xfer_listing(struct ftp_session *s, char *arg, enum ftp_list_style style)
 	if (l == NULL)
 		return ftp_reply_errno(s, FTP_FILE_FAIL, arg != NULL ? arg :
 		    s->cwd, errno);
+	if (ftp_xfer_reserve(s, FTP_DATA_TEXT, &rc) == -1) {
+		ftp_listing_free(l);
+		return rc;
+	}
 	if (ftp_reply(s, FTP_OPENING_DATA, "Here comes the directory "
 	    "listing.") == -1) {
 		ftp_listing_free(l);
@@ -616,17 +697,17 @@ ftp_xfer_store_refused(struct ftp_session *s, const char *arg,
 
 /*
  * STOR, APPE, STOU (and REST + STOR): the data go to a file aside
- * (ftp_upload.c), made the file once the client has sent it all.
+ * (ftp_upload.c), made the file once the client has sent it all.  The
+ * file aside is made on the files pool (with the old data for APPE and
+ * REST, a copy of any size), the session waiting; its 150 comes after.
  */
 static int
 ftp_xfer_store(struct ftp_session *s, char *arg, enum ftp_verb verb)
 {
-	char path[FTP_PATH_MAX + 1], unique[40];
+	char unique[40];
 	off_t rest = (off_t)s->rest;
-	enum ftp_upload_status st;
 	struct ftp_commit *c;
-	const char *name;
-	int dirfd, rc;
+	int rc;
 
 	s->rest = 0;
 	if (ftp_xfer_refused(s, &rc))
@@ -636,37 +717,135 @@ ftp_xfer_store(struct ftp_session *s, char *arg, enum ftp_verb verb)
 		    (unsigned long)random());
 		arg = unique;
 	}
-	dirfd = ftp_path_parent(s->rootfd, s->cwd, arg, path, &name);
-	if (dirfd == -1)
-		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, errno);
-	if (verb == FTP_V_STOU)
-		ftp_xfer_unique(dirfd, path, sizeof(path));
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		close(dirfd);
+	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return ftp_reply(s, FTP_LOCAL_ERROR, "Out of memory.");
-	}
-	if ((st = ftp_upload_open(&c->up, dirfd, name, verb == FTP_V_APPE,
-	    rest)) != FTP_UPLOAD_OK) {
+	snprintf(c->arg, sizeof(c->arg), "%s", arg);
+	c->dirfd = ftp_path_parent(s->rootfd, s->cwd, arg, c->path, &c->name);
+	if (c->dirfd == -1) {
 		rc = errno;
 		free(c);
-		return ftp_xfer_store_refused(s, arg, st, rc);
+		return ftp_reply_errno(s, FTP_FILE_FAIL, arg, rc);
 	}
-	if ((verb == FTP_V_STOU ? ftp_reply(s, FTP_OPENING_DATA, "FILE: %s",
-	    name) : ftp_reply(s, FTP_OPENING_DATA, "Ok to send data.")) ==
-	    -1) {
-		ftp_upload_discard(&c->up);
+	if (ftp_xfer_reserve(s, s->ascii ? FTP_DATA_TEXT : FTP_DATA_FILE,
+	    &rc) == -1) {
+		close(c->dirfd);
 		free(c);
-		return -1;
+		return rc;
 	}
+	if (verb == FTP_V_STOU)
+		ftp_xfer_unique(c->dirfd, c->path, sizeof(c->path));
+	c->append = verb == FTP_V_APPE;
+	c->rest = rest;
+	c->verb = verb;
+	c->owner = s;
+	c->pool = s->d->files;
+	c->job.run = ftp_xfer_open_run;
+	c->job.done = ftp_xfer_open_done;
 	s->xfer->upload = c;
-	ftp_xfer_start(s, path, 1, 1);
-	if (ftp_data_recv_file(s->xfer->dc, c->up.fd, s->ascii) == -1) {
-		ftp_upload_discard(&c->up);
-		free(c);
+	if (ftp_work_submit(s->d->files, &c->job, 0) == 0) {
+		s->xfer->opening = 1;
+		s->paused = 1;		/* until ftp_xfer_open_done() */
+		return 0;
+	}
+	if (s->d->files != NULL) {
 		s->xfer->upload = NULL;
+		ftp_xfer_release(s);
+		close(c->dirfd);
+		free(c);
+		return ftp_reply(s, FTP_FILE_BUSY, "Server busy: try again "
+		    "later.");
+	}
+	ftp_xfer_open_run(&c->job);
+	return ftp_xfer_opened(s, c);
+}
+
+/* On a worker: the file aside made, the old data copied if asked. */
+static void
+ftp_xfer_open_run(struct ftp_job *job)
+{
+	struct ftp_commit *c = (struct ftp_commit *)job;
+
+	c->status = ftp_upload_open(&c->up, c->dirfd, c->name, c->append,
+	    c->rest);
+	c->err = errno;
+}
+
+/* The file aside is made, or could not be: the session goes on. */
+static void
+ftp_xfer_open_done(struct ftp_job *job)
+{
+	struct ftp_commit *c = (struct ftp_commit *)job;
+	struct ftp_session *s = c->owner;
+
+	if (s == NULL) {
+		/* The session ended meanwhile: nothing to keep. */
+		if (c->status == FTP_UPLOAD_OK)
+			ftp_xfer_discard(c);
+		else
+			free(c);
+		return;
+	}
+	s->xfer->opening = 0;
+	if (ftp_xfer_opened(s, c) == 0)
+		ftp_control_wake(s);
+}
+
+/*
+ * The upload starts with its 150 once its file aside is there, or is
+ * refused.  -1: the session is gone.
+ */
+static int
+ftp_xfer_opened(struct ftp_session *s, struct ftp_commit *c)
+{
+	struct ftp_xfer *x = s->xfer;
+	int rc;
+
+	if (c->status != FTP_UPLOAD_OK) {
+		x->upload = NULL;
+		ftp_xfer_release(s);
+		rc = ftp_xfer_store_refused(s, c->arg, c->status, c->err);
+		free(c);
+		return rc;
+	}
+	if ((c->verb == FTP_V_STOU ? ftp_reply(s, FTP_OPENING_DATA,
+	    "FILE: %s", c->name) : ftp_reply(s, FTP_OPENING_DATA, "Ok to "
+	    "send data.")) == -1)
+		return -1;
+	ftp_xfer_start(s, c->path, 1, 1);
+	if (ftp_data_recv_file(x->dc, c->up.fd, s->ascii) == -1) {
+		x->upload = NULL;
+		ftp_xfer_discard(c);
 		return ftp_xfer_not_started(s);
 	}
 	return 0;
+}
+
+/*
+ * An upload that will not be kept: its file aside removed on the files
+ * pool, or here when there is none.  Takes c.
+ */
+static void
+ftp_xfer_discard(struct ftp_commit *c)
+{
+	c->owner = NULL;
+	c->job.run = ftp_xfer_discard_run;
+	c->job.done = ftp_xfer_discard_done;
+	if (ftp_work_submit(c->pool, &c->job, FTP_WORK_ALWAYS) == 0)
+		return;
+	ftp_upload_discard(&c->up);
+	free(c);
+}
+
+static void
+ftp_xfer_discard_run(struct ftp_job *job)
+{
+	ftp_upload_discard(&((struct ftp_commit *)job)->up);
+}
+
+static void
+ftp_xfer_discard_done(struct ftp_job *job)
+{
+	free(job);
 }
 
 int
@@ -778,7 +957,7 @@ ftp_xfer_target_ok(struct ftp_session *s, const struct sockaddr *sa)
 	if (addr_same_host(sa, conn_peer(s->c)) &&
 	    port >= 1024)
 		return 0;
-	log_peer(LOG_WARNING, conn_peer(s->c),
+	log_limited(&ftp_xfer_log_port, LOG_WARNING, conn_peer(s->c),
 	    "refused a data connection to %s port %u", host, port);
 	return -1;
 }

@@ -23,6 +23,7 @@ int	ftp_xfer_stru(struct ftp_session *, char *);
 int	ftp_xfer_type(struct ftp_session *, char *);
 
 int	ftp_xfer_busy(const struct ftp_session *);
+void	ftp_xfer_prot_changed(struct ftp_session *);
 void	ftp_xfer_progress(const struct ftp_session *, unsigned long long *,
 	    unsigned long long *);
 void	ftp_xfer_free(struct ftp_session *, const char *);

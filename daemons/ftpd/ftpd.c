@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,8 +40,20 @@
 #define FTPD_DEFAULT_USER	"ftp"	/* started as root, where it exists */
 #define FTPD_STATUS_EVERY	5	/* seconds between STATUS= updates */
 #define FTPD_GRACE_SEC		10	/* for transfers to end at SIGTERM */
-#define FTPD_WORKERS		1	/* threads for blocking work */
+#define FTPD_WORKERS		1	/* threads for password checks */
+#define FTPD_FILE_WORKERS	2	/* threads for file work */
 #define FTPD_WORK_QUEUE		256	/* password checks waiting at most */
+#define FTPD_MEMORY_DEFAULT	(128ULL << 20)	/* --transfer-memory */
+#define FTPD_TRIM_SEC		1	/* memory back this long after */
+#define FTPD_TRIM_THRESHOLD	(64 << 20)	/* free heap kept till then */
+#define FTPD_ACCEPT_DEFAULT	60	/* --accept-timeout */
+#define FTPD_TLS_WORKERS_MAX	8	/* threads for TLS, one per CPU */
+/*
+ * CPU-bound workers (password hashes, TLS) run a little nicer than the
+ * loop: when all want the CPU, the loop, which answers every session,
+ * gets it first (a bystander's reply waits less behind four downloads).
+ */
+#define FTPD_BULK_NICE		5
 
 /* Files the options name, opened once logging has started. */
 struct ftpd_files {
@@ -51,7 +64,8 @@ struct ftpd_files {
 };
 
 enum {
-	OPT_ANON_WRITE = CLI_OPT_DAEMON_FIRST,
+	OPT_ACCEPT_TIMEOUT = CLI_OPT_DAEMON_FIRST,
+	OPT_ANON_WRITE,
 	OPT_DATA_TIMEOUT,
 	OPT_IDLE_TIMEOUT,
 	OPT_LOGIN_DELAY,
@@ -62,16 +76,20 @@ enum {
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
 	OPT_TLS_OPTIONAL,
+	OPT_TRANSFER_MEMORY,
 	OPT_USERS,
 	OPT_USERS_OPTIONAL,
 	OPT_XFERLOG,
 };
 
+static void	ftpd_closed(struct conn *, const char *);
+
 static const struct server_ops ftpd_ops = {
 	.accepted = ftp_session_accepted,
 	.readable = ftp_session_readable,
+	.drained = ftp_session_drained,
 	.stopping = ftp_session_stopping,
-	.closed = ftp_session_closed,
+	.closed = ftpd_closed,
 };
 
 static void	ftpd_options(int, char **, struct ftpd *, struct cli_common *,
@@ -87,6 +105,8 @@ static struct ftp_users *ftpd_users(const struct ftpd_config *, char *,
 static void	ftpd_reload(void *);
 static int	ftpd_file_absent(const char *);
 static void	ftpd_status_cb(evutil_socket_t, short, void *);
+static void	ftpd_trim_cb(evutil_socket_t, short, void *);
+static unsigned	ftpd_cpus(void);
 static void	usage(void) __attribute__((noreturn));
 
 /*
@@ -129,8 +149,13 @@ usage(void)
 	    "      --idle-timeout S    close idle sessions (default 300)\n"
 	    "      --data-timeout S    give up on a stalled data connection "
 	    "(default 300)\n"
+	    "      --accept-timeout S  give up on a data connection not up "
+	    "(default 60)\n"
 	    "      --login-delay S     delay after a failed login "
 	    "(default 1, grows)\n"
+	    "      --transfer-memory N memory for listings and transfer "
+	    "buffers,\n"
+	    "                          all sessions together (default 128M)\n"
 	    "      --tls-cert FILE     FTPS (AUTH TLS): PEM certificate chain\n"
 	    "      --tls-key FILE      FTPS: its PEM private key\n"
 	    "      --tls-optional      no FTPS if the files are missing or blank\n"
@@ -178,6 +203,7 @@ static void
 ftpd_option(int ch, const char *arg, struct ftpd *d, struct ftpd_files *f)
 {
 	struct ftpd_config *cfg = &d->cfg;
+	unsigned long long size;
 
 	switch (ch) {
 	case 'h':
@@ -196,6 +222,10 @@ ftpd_option(int ch, const char *arg, struct ftpd *d, struct ftpd_files *f)
 		break;
 	case OPT_XFERLOG:
 		f->xferlog = arg;
+		break;
+	case OPT_ACCEPT_TIMEOUT:
+		ftpd_seconds("accept-timeout", arg, 0.1, 86400,
+		    &d->data.accept);
 		break;
 	case OPT_DATA_TIMEOUT:
 		ftpd_seconds("data-timeout", arg, 0.1, 86400, &d->data.timeout);
@@ -232,6 +262,12 @@ ftpd_option(int ch, const char *arg, struct ftpd *d, struct ftpd_files *f)
 	case OPT_TLS_OPTIONAL:
 		f->tls_optional = 1;
 		break;
+	case OPT_TRANSFER_MEMORY:
+		if (parse_size(arg, 4ULL << 20, 1ULL << 40, &size) == -1)
+			cli_usage_error("bad --transfer-memory '%s' (4M-1024G)",
+			    arg);
+		d->budget.max = (size_t)size;
+		break;
 	default:
 		cli_usage_hint();
 	}
@@ -244,6 +280,8 @@ ftpd_options(int argc, char **argv, struct ftpd *d, struct cli_common *cli,
 {
 	static const struct option longopts[] = {
 		CLI_COMMON_LONGOPTS,
+		{ "accept-timeout", required_argument, NULL,
+		    OPT_ACCEPT_TIMEOUT },
 		{ "anon-write",	no_argument, NULL, OPT_ANON_WRITE },
 		{ "data-timeout", required_argument, NULL, OPT_DATA_TIMEOUT },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
@@ -255,6 +293,8 @@ ftpd_options(int argc, char **argv, struct ftpd *d, struct cli_common *cli,
 		{ "tls-cert",	required_argument, NULL, OPT_TLS_CERT },
 		{ "tls-key",	required_argument, NULL, OPT_TLS_KEY },
 		{ "tls-optional", no_argument, NULL, OPT_TLS_OPTIONAL },
+		{ "transfer-memory", required_argument, NULL,
+		    OPT_TRANSFER_MEMORY },
 		{ "root",	required_argument, NULL, 'r' },
 		{ "users",	required_argument, NULL, OPT_USERS },
 		{ "users-optional", no_argument, NULL, OPT_USERS_OPTIONAL },
@@ -264,12 +304,14 @@ ftpd_options(int argc, char **argv, struct ftpd *d, struct cli_common *cli,
 	int ch;
 
 	memset(f, 0, sizeof(*f));
+	ftp_data_conf_init(&d->data);
 	d->cfg.root = FTPD_DEFAULT_ROOT;
 	d->cfg.idle.tv_sec = 300;
 	d->cfg.login_delay.tv_sec = 1;
 	d->cfg.xferlog_fd = -1;
 	d->cfg.check_user = ftp_users_check;
 	d->data.timeout.tv_sec = 300;
+	d->budget.max = (size_t)FTPD_MEMORY_DEFAULT;
 	cli_init(cli, argv[0]);
 	cli_go_style(argc, argv);
 	while ((ch = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "r:",
@@ -278,6 +320,12 @@ ftpd_options(int argc, char **argv, struct ftpd *d, struct cli_common *cli,
 			ftpd_option(ch, optarg, d, f);
 	if (optind < argc)
 		cli_usage_error("unexpected argument '%s'", argv[optind]);
+	/* Not up within 60 s (vsftpd's accept_timeout), or a shorter stall. */
+	if (!timerisset(&d->data.accept)) {
+		d->data.accept.tv_sec = FTPD_ACCEPT_DEFAULT;
+		if (timercmp(&d->data.timeout, &d->data.accept, <))
+			d->data.accept = d->data.timeout;
+	}
 	if (d->cfg.users_optional && d->cfg.users_file == NULL)
 		cli_usage_error("--users-optional needs --users");
 	cli_default_user(cli, FTPD_DEFAULT_USER);
@@ -318,6 +366,40 @@ ftpd_open(struct ftpd *d, struct ftpd_files *f)
 		d->tls = &ftp_tls_ops;
 	d->data.tls_ctx = cfg->tls_ctx;
 	d->data.tls = d->tls;
+}
+
+/*
+ * A session ended: its memory is freed, but glibc keeps freed heap for
+ * later; a moment after the last of a wave of sessions it goes back to
+ * the system, so that a burst of clients leaves no lasting RSS.
+ */
+static void
+ftpd_closed(struct conn *c, const char *why)
+{
+	struct ftpd *d = server_arg(conn_server(c));
+	struct timeval tv = { FTPD_TRIM_SEC, 0 };
+
+	ftp_session_closed(c, why);
+	/* Not pushed back by each close: a steady churn trims too. */
+	if (!evtimer_pending(d->trim_ev, NULL))
+		evtimer_add(d->trim_ev, &tv);
+}
+
+/* The CPUs this process may run on, for the TLS pool (1 to 8). */
+static unsigned
+ftpd_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	return n > FTPD_TLS_WORKERS_MAX ? FTPD_TLS_WORKERS_MAX : (unsigned)n;
+}
+
+static void
+ftpd_trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+	malloc_trim(0);
 }
 
 /*
@@ -409,19 +491,42 @@ main(int argc, char **argv)
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	/* RLIMIT_FSIZE: a write fails with EFBIG (552), no signal. */
 	signal(SIGXFSZ, SIG_IGN);
+	/*
+	 * Big buffers in mappings of their own, returned to the system when
+	 * freed: a fixed threshold, where glibc's own would rise after the
+	 * first free and keep them in the heap.  And no trimming of the heap
+	 * on every free: TLS records are made on the workers and freed by
+	 * the loop once sent, and trimming after each would give the pages
+	 * back only to fault them in again (a third of a PROT P download's
+	 * CPU, measured); the heap is trimmed once sessions end instead.
+	 */
+	(void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	(void)mallopt(M_TRIM_THRESHOLD, FTPD_TRIM_THRESHOLD);
 	limits.idle = cfg->idle;
 	limits.idle_reply = "421 Idle too long, closing the session.\r\n";
 
 	d.srv = serve_open(&cli, &ftpd_ops, &limits, &d, &d.base, &set);
 	d.data.base = d.base;
 	if ((d.status_ev = event_new(d.base, -1, EV_PERSIST, ftpd_status_cb,
-	    &d)) == NULL || event_add(d.status_ev, &every) == -1)
+	    &d)) == NULL || event_add(d.status_ev, &every) == -1 ||
+	    (d.trim_ev = evtimer_new(d.base, ftpd_trim_cb, &d)) == NULL)
 		fatalx(EX_OSERR, "cannot create the status timer");
-	/* Password checks and the fsync of uploads, off the loop. */
-	if ((cfg->users_file != NULL || cfg->anon_write) &&
-	    (d.work = ftp_work_new(d.base, FTPD_WORKERS, FTPD_WORK_QUEUE)) ==
+	/*
+	 * Off the loop: password checks, and file work (the copy behind
+	 * APPE and REST, fsync, rename, unlink) wherever anyone may write.
+	 */
+	if (cfg->users_file != NULL && (d.work = ftp_work_new(d.base,
+	    FTPD_WORKERS, FTPD_WORK_QUEUE, "ftpd-login", FTPD_BULK_NICE)) ==
 	    NULL)
-		fatal(EX_OSERR, "cannot start the worker thread");
+		fatal(EX_OSERR, "cannot start the login thread");
+	if ((cfg->users_file != NULL || cfg->anon_write) && (d.files = ftp_work_new(
+	    d.base, FTPD_FILE_WORKERS, FTPD_WORK_QUEUE, "ftpd-files", 0)) ==
+	    NULL)
+		fatal(EX_OSERR, "cannot start the file threads");
+	/* PROT P data connections' TLS: one thread per CPU. */
+	if (cfg->tls_ctx != NULL && (d.data.crypto = ftp_work_new(d.base,
+	    ftpd_cpus(), FTPD_WORK_QUEUE, "ftpd-tls", FTPD_BULK_NICE)) == NULL)
+		fatal(EX_OSERR, "cannot start the TLS threads");
 	stop.srv = d.srv;
 	stop.timer = d.status_ev;
 	if (life_start(d.base, life_stop_server, &stop) == -1)
@@ -441,7 +546,10 @@ main(int argc, char **argv)
 	life_end();
 	event_free(d.status_ev);
 	server_free(d.srv);
+	event_free(d.trim_ev);
 	ftp_work_free(d.work);
+	ftp_work_free(d.files);
+	ftp_work_free(d.data.crypto);
 	event_base_free(d.base);
 	close(cfg->rootfd);
 	ftp_users_unref(cfg->users);

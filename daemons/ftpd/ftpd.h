@@ -8,6 +8,7 @@
 #include <sys/time.h>
 #include <netinet/in.h>
 
+#include "ftp_budget.h"
 #include "ftp_data.h"
 #include "ftp_throttle.h"
 #include "ftp_tls.h"
@@ -49,9 +50,13 @@ struct ftpd {
 	unsigned long long	 files_received;
 	unsigned long long	 bytes_received;
 	struct ftp_data_conf	 data;		/* for every data connection */
-	struct ftp_throttle	 throttle;	/* failed logins per address */
-	/* Password checks and uploads' fsync; NULL: done in the loop. */
+	struct ftp_throttle	 throttle;	/* failed logins: addresses, names */
+	struct ftp_budget	 budget;	/* --transfer-memory */
+	struct event		*trim_ev;	/* memory back to the system */
+	/* Password checks; NULL: done in the loop. */
 	struct ftp_work		*work;
+	/* Uploads' copy, fsync, rename and unlink, DELE, RNTO; NULL: none. */
+	struct ftp_work		*files;
 	/* FTPS: set with cfg.tls_ctx (ftp_tls.c). */
 	const struct ftp_tls_ops *tls;
 };

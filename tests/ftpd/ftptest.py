@@ -9,6 +9,7 @@ import pwd
 import random
 import shutil
 import socket
+import ssl
 import sys
 import tempfile
 
@@ -179,3 +180,33 @@ def read_reply(s, timeout=10):
         if not chunk:
             return buf.decode("utf-8", "replace")
         buf += chunk
+
+
+def rss_kib(pid):
+    """The resident set of a process, from /proc (KiB)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class ReuseFTP_TLS(ftplib.FTP_TLS):
+    """FTP_TLS whose data connections resume the control session (plain
+    FTP_TLS does not, and the server refuses them with 522)."""
+
+    def ntransfercmd(self, cmd, rest=None):
+        conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
+        if self._prot_p:
+            conn = self.context.wrap_socket(conn,
+                                            server_hostname=self.host,
+                                            session=self.sock.session)
+        return conn, size
+
+
+def tls_context():
+    """A client context that takes the test's self-signed certificate."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx

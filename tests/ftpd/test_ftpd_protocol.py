@@ -16,7 +16,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ftptest import FTPD, Tree, start, login, cmd, retr, raw, read_reply  # noqa
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
-from taplib import Tap, binary, budget, free_port, under_valgrind  # noqa: E402
+from taplib import (Tap, binary, budget, free_port,  # noqa: E402
+                    free_port_range, under_valgrind)
 
 t = Tap()
 tree = Tree(big=24 * 1024 * 1024)
@@ -260,8 +261,9 @@ try:
             s.close()
 
     # --pasv-ports, --pasv-address, --max-clients.
-    import random as _r
-    lo = _r.randrange(20000, 60000)
+    # Two ports below the ephemeral range, as free_port() picks them: a
+    # range inside it may be held by any outgoing connection (425).
+    lo, _ = free_port_range(2)
     with start(tree, "--pasv-ports", "%d-%d" % (lo, lo + 1),
                "--pasv-address", "192.0.2.7", "--max-clients", "3") as d:
         f = login(d)

@@ -17,19 +17,12 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ftptest import Tree, start, login, cmd, retr, raw, read_reply, pattern  # noqa
+from ftptest import (Tree, start, login, cmd, retr, raw,  # noqa: E402
+                     read_reply, pattern, rss_kib)
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
 from taplib import Tap, budget  # noqa: E402
 
 BIG = 64 * 1024 * 1024
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def nfds(pid):

@@ -22,7 +22,7 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ftptest import (Tree, start, sha256_file, read_reply,  # noqa: E402
-                     FTPD, writable)
+                     FTPD, ReuseFTP_TLS, tls_context, writable)
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
 from taplib import Tap, binary, budget, free_port  # noqa: E402
 
@@ -55,23 +55,8 @@ def got(name):
     return sha256_file(p) if os.path.exists(p) else None
 
 
-class ReuseFTP_TLS(ftplib.FTP_TLS):
-    """FTP_TLS whose data connections resume the control session."""
-
-    def ntransfercmd(self, cmd, rest=None):
-        conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
-        if self._prot_p:
-            conn = self.context.wrap_socket(conn,
-                                            server_hostname=self.host,
-                                            session=self.sock.session)
-        return conn, size
-
-
 def context():
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
+    return tls_context()
 
 
 def tls_login(d, cls=ReuseFTP_TLS, user="alice", pw="alice-pw",

@@ -294,26 +294,28 @@ try:
              "unknown user and wrong password: the same 530", replies)
         t.ok(times[0] >= 0.25 and times[1] >= 0.5 and times[2] >= 1.0,
              "the delay grows: %s" % ["%.2f" % x for x in times])
-        def attempt(src):
+        def attempt(src, user="alice"):
             t0 = time.monotonic()
             s = ftplib.FTP(timeout=60)
             s.connect("127.0.0.1", d.ftp_port, source_address=(src, 0))
             try:
-                s.login("alice", "wrong")
+                s.login(user, "wrong")
             except ftplib.error_perm:
                 pass
             s.close()
             return time.monotonic() - t0
+        # Another address and another name (a name's own failures slow it
+        # from every address).
         with Lateness() as late:
-            other = attempt("127.0.0.2")
+            other = attempt("127.0.0.2", "carol")
             fourth = attempt("127.0.0.1")     # 0.3 s * 8
         # Like a first failure here, and well below the fourth; a stall of
         # the machine meanwhile (a slack below the 1 s margin) is allowed.
         slack = late.slack(0, 0.9)
         t.ok(other < times[0] + 1.0 + slack and other + 1.0 < fourth + slack,
-             "another address (127.0.0.2) is not slowed: %.2f s there, "
-             "%.2f s for the 1st failure and %.2f s for the 4th here (%s)"
-             % (other, times[0], fourth, late))
+             "another address (127.0.0.2) and name is not slowed: %.2f s "
+             "there, %.2f s for the 1st failure and %.2f s for the 4th here "
+             "(%s)" % (other, times[0], fourth, late))
         t0 = time.monotonic()
         f = login(d, "bob", "bob-pw2")
         t.ok(time.monotonic() - t0 < budget(2), "bob's new password works")

@@ -43,7 +43,7 @@
 #include "log.h"
 #include "server.h"
 
-#define SESSION_ROUNDS	64	/* loop passes per input, at most */
+#define SESSION_ROUNDS	256	/* loop passes per input (one command each) */
 
 static void	fuzz_init(void);
 static void	fuzz_tree(void);
@@ -60,6 +60,7 @@ static int	fuzz_connect(void);
 static const struct server_ops fuzz_ops = {
 	.accepted = ftp_session_accepted,
 	.readable = ftp_session_readable,
+	.drained = ftp_session_drained,
 	.stopping = ftp_session_stopping,
 	.closed = ftp_session_closed,
 };
@@ -185,6 +186,7 @@ fuzz_init(void)
 	fuzz_tree();
 
 	memset(&fuzz_d, 0, sizeof(fuzz_d));
+	ftp_data_conf_init(&fuzz_d.data);
 	snprintf(p, sizeof(p), "%s/root", fuzz_top);
 	if ((cfg->root = strdup(p)) == NULL)
 		abort();
@@ -193,6 +195,8 @@ fuzz_init(void)
 		abort();
 	cfg->idle.tv_sec = 300;
 	fuzz_d.data.timeout.tv_sec = 300;
+	fuzz_d.data.accept.tv_sec = 60;
+	fuzz_d.budget.max = 64 * 1024 * 1024;
 	cfg->xferlog_fd = -1;
 	cfg->check_user = fuzz_check_user;
 	fuzz_rw.name = "rw";

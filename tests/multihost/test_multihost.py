@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
@@ -94,7 +95,10 @@ def run(mode, env=None, when_up=None, timeout=DEADLINE + 60):
     global runs, current
     runs += 1
     marker = "%d-%d" % (os.getpid(), runs)
-    full = dict(os.environ, CLOCKWORK_RIG=marker)
+    # The scenario's files go in a folder of ours, removed below even when
+    # the scenario itself was killed before it could remove them.
+    tmp = tempfile.mkdtemp(prefix="clockwork-rig-run-")
+    full = dict(os.environ, CLOCKWORK_RIG=marker, TMPDIR=tmp)
     full.update(env or {})
     current = subprocess.Popen(UNSHARE + [sys.executable, INNER, mode],
                                stdout=subprocess.PIPE,
@@ -125,6 +129,7 @@ def run(mode, env=None, when_up=None, timeout=DEADLINE + 60):
         current.kill()
     rc = current.wait()
     current = None
+    shutil.rmtree(tmp, ignore_errors=True)
     return rc, marker, up
 
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for daemons/ftpd/ftp_list.c: the ls -l, MLSD and NLST
- * layouts, and listings of a real directory.
+ * layouts, and listings of a real directory: sorted when small, whole
+ * and bounded per call when big.
  */
 #include <sys/stat.h>
 
@@ -19,6 +20,7 @@
 
 #include "../../daemons/ftpd/ftp_list.h"
 #include "../../daemons/ftpd/ftp_path.h"
+#include "timeout.h"
 
 #define NOW	1700000000	/* 2023-11-14 22:13:20 UTC */
 
@@ -218,6 +220,93 @@ START_TEST(test_listing_long_and_facts)
 }
 END_TEST
 
+/* n empty files big/f-NNNNNN in the tree. */
+static void
+make_big(int n)
+{
+	char p[PATH_MAX];
+	int i, fd;
+
+	snprintf(p, sizeof(p), "%s/big", top);
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	for (i = 0; i < n; i++) {
+		snprintf(p, sizeof(p), "%s/big/f-%06d", top, i);
+		ck_assert_int_ne(fd = open(p, O_CREAT | O_WRONLY, 0644), -1);
+		close(fd);
+	}
+}
+
+/*
+ * A directory bigger than a batch: listed whole in pieces, each name
+ * once, no call adding more than a batch's worth; in directory order.
+ */
+START_TEST(test_listing_big)
+{
+	enum { N = 3 * FTP_LIST_BATCH + 17 };
+	static char seen[N];
+	struct ftp_listing *l;
+	struct evbuffer *b = evbuffer_new();
+	size_t before, most = 0, len;
+	char *line;
+	int r, calls = 0, k;
+
+	make_big(N);
+	l = ftp_listing_open(rootfd, "/big", "big", FTP_LIST_NAMES, 0, 0);
+	ck_assert_ptr_nonnull(l);
+	do {
+		before = evbuffer_get_length(b);
+		r = ftp_listing_fill(l, b, 64 * 1024);
+		if (evbuffer_get_length(b) - before > most)
+			most = evbuffer_get_length(b) - before;
+		calls++;
+	} while (r == 0 && calls < 100);
+	ck_assert_int_eq(r, 1);
+	ck_assert_int_gt(calls, 3);
+	ck_assert_uint_le(most, (size_t)FTP_LIST_BATCH * 16);
+	while ((line = evbuffer_readln(b, &len, EVBUFFER_EOL_CRLF)) != NULL) {
+		ck_assert_int_eq(sscanf(line, "big/f-%d", &k), 1);
+		ck_assert(k >= 0 && k < N);
+		ck_assert_int_eq(seen[k], 0);
+		seen[k] = 1;
+		free(line);
+	}
+	for (k = 0; k < N; k++)
+		ck_assert_int_eq(seen[k], 1);
+	ftp_listing_free(l);
+	evbuffer_free(b);
+}
+END_TEST
+
+/*
+ * One call is bounded however big the directory and however little its
+ * glob matches: it may add nothing, but it comes back, and the listing
+ * ends after all.
+ */
+START_TEST(test_listing_bounded)
+{
+	struct ftp_listing *l;
+	struct evbuffer *b = evbuffer_new();
+	int r, calls = 0;
+
+	make_big(2 * FTP_LIST_EXAMINE + 5);
+	l = ftp_listing_open(rootfd, "/big/none*", "big/none*",
+	    FTP_LIST_NAMES, 0, 0);
+	ck_assert_ptr_nonnull(l);
+	while ((r = ftp_listing_fill(l, b, 64 * 1024)) == 0)
+		calls++;
+	ck_assert_int_eq(r, 1);
+	ck_assert_int_ge(calls, 2);
+	ck_assert_uint_eq(evbuffer_get_length(b), 0);
+	ftp_listing_free(l);
+	/* STAT's single call: some of the listing, not all of it. */
+	l = ftp_listing_open(rootfd, "/big", "big", FTP_LIST_LONG, 0, 0);
+	ck_assert_int_eq(ftp_listing_fill(l, b, 4096), 0);
+	ck_assert_uint_lt(evbuffer_get_length(b), 4096 + FTP_LIST_LINE_MAX);
+	ftp_listing_free(l);
+	evbuffer_free(b);
+}
+END_TEST
+
 static Suite *
 ftp_list_suite(void)
 {
@@ -231,9 +320,13 @@ ftp_list_suite(void)
 	tcase_add_test(core, test_long_old_and_link);
 	tcase_add_test(core, test_facts);
 	tcase_add_test(limits, test_long_hostile_name);
+	/* A directory of a few thousand entries made, listed and removed. */
+	tcase_budget(dir, 20);
 	tcase_add_checked_fixture(dir, setup_tree, teardown_tree);
 	tcase_add_test(dir, test_listing_names);
 	tcase_add_test(dir, test_listing_long_and_facts);
+	tcase_add_test(dir, test_listing_big);
+	tcase_add_test(dir, test_listing_bounded);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
 	suite_add_tcase(s, dir);

@@ -69,7 +69,7 @@ static struct ftp_work *
 held_pool(struct event_base *base, size_t max, struct tjob *blocker,
     int *gate)
 {
-	struct ftp_work *w = ftp_work_new(base, 1, max);
+	struct ftp_work *w = ftp_work_new(base, 1, max, "test-work", 0);
 
 	ck_assert_ptr_nonnull(w);
 	ck_assert_int_eq(pipe(gate), 0);
@@ -93,7 +93,7 @@ loop_until(struct event_base *base, int n)
 START_TEST(test_run_then_done)
 {
 	struct event_base *base = event_base_new();
-	struct ftp_work *w = ftp_work_new(base, 3, NJOBS);
+	struct ftp_work *w = ftp_work_new(base, 3, NJOBS, "test-work", 0);
 	struct tjob *jobs = calloc(NJOBS, sizeof(*jobs));
 	int i;
 
@@ -190,7 +190,7 @@ open_gate_later(void *arg)
 START_TEST(test_free_finishes_all)
 {
 	struct event_base *base = event_base_new();
-	struct ftp_work *w = ftp_work_new(base, 1, NJOBS);
+	struct ftp_work *w = ftp_work_new(base, 1, NJOBS, "test-work", 0);
 	struct tjob blocker, *jobs = calloc(NJOBS, sizeof(*jobs));
 	pthread_t opener;
 	int gate[2], i;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <check.h>
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "life.h"
@@ -494,6 +495,42 @@ START_TEST(test_life_reload)
 END_TEST
 
 /*
+ * A paused connection reads nothing, yet a client that hangs up with
+ * nothing left unread is closed at once; one that left bytes unread is
+ * closed once reading resumes and they have been read.
+ */
+START_TEST(test_paused_hangup)
+{
+	struct server_limits lim = { 0 };
+	int a;
+
+	start(&lim);
+	a = client();
+	spin(20);
+	ck_assert_ptr_nonnull(last_conn);
+	conn_read_pause(last_conn);
+	close(a);
+	spin(100);
+	ck_assert_int_eq(closed_count, 1);
+	ck_assert_str_eq(last_why, "closed by the client");
+
+	a = client();
+	spin(20);
+	ck_assert_ptr_nonnull(last_conn);
+	conn_read_pause(last_conn);
+	ck_assert_int_eq(write(a, "unread\n", 7), 7);
+	close(a);
+	spin(100);
+	ck_assert_int_eq(closed_count, 1);
+	ck_assert_uint_eq(evbuffer_get_length(conn_input(last_conn)), 0);
+	conn_read_resume(last_conn);
+	spin(100);
+	ck_assert_int_eq(closed_count, 2);
+	stop();
+}
+END_TEST
+
+/*
  * ftpd's greeting: a send inside accepted() that fails (the client is
  * already gone) closes the connection, and accepted() says -1: the
  * server must neither free it twice nor touch it afterwards.
@@ -680,6 +717,7 @@ server_suite(void)
 	tcase_budget(api, 10);
 	tcase_add_test(api, test_accessors);
 	tcase_add_test(api, test_set_idle);
+	tcase_add_test(api, test_paused_hangup);
 	tcase_add_test(api, test_send_fails_in_accepted);
 	tcase_add_test(api, test_close_in_accepted);
 	tcase_add_test(api, test_refuse_from_accepted);

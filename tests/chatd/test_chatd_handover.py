@@ -53,7 +53,7 @@ def named(c, name, want_roster):
 
 # --- reload (SIGHUP): a named room mid-conversation --------------------------
 port = free_port()
-with Daemon([CHATD, "--names", "--port", str(port), "-v"], port=port,
+with Daemon([CHATD, "--names", "--idle-timeout", "0", "--port", str(port), "-v"], port=port,
             reexec=True) as d:
     wait_greeting(port)
     # Accepted in one order, arrived (named) in another: the room's order
@@ -136,7 +136,7 @@ with Daemon([CHATD, "--names", "--port", str(port), "-v"], port=port,
 m = Manager()
 lsock = listener()
 port = lsock.getsockname()[1]
-d1 = m.start([CHATD, "-v"], [lsock.fileno()])
+d1 = m.start([CHATD, "--idle-timeout", "0", "-v"], [lsock.fileno()])
 m.wait(lambda: m.seen("READY", "1"), 10 * SLOW)
 ws = [Client(port, rcvbuf=4096 if i == 2 else None) for i in range(3)]
 for i, c in enumerate(ws):
@@ -155,7 +155,7 @@ t.eq(rc, 0, "stop: chatd exits 0")
 t.eq(len(caps), 1, "stop: the room goes to the fd store")
 t.ok("left as" not in d1.output(), "stop: nobody is logged as gone",
      d1.output()[-400:])
-d2 = m.start_ready([CHATD, "-v"], [lsock.fileno()], caps, 10 * SLOW)
+d2 = m.start_ready([CHATD, "--idle-timeout", "0", "-v"], [lsock.fileno()], caps, 10 * SLOW)
 t.ok(d2.ready and wait_log(d2, "took over 3 of 3 clients"), "restart: the "
      "new chatd took over the room", d2.output()[-400:])
 ws[1].send(b" after\n")
@@ -181,7 +181,7 @@ d2.stop()
 d1.stop()
 
 # --- a record chatd cannot read back closes that client only ----------------
-d1 = m.start([CHATD, "-v"], [lsock.fileno()])
+d1 = m.start([CHATD, "--idle-timeout", "0", "-v"], [lsock.fileno()])
 m.wait(lambda: m.seen("READY", "1", len(m.messages) - 1), 10 * SLOW)
 ws = [Client(port) for _ in range(3)]
 for i, c in enumerate(ws):
@@ -199,7 +199,7 @@ img[off + 56 + outlen + inlen] = 9             # a state chatd does not know
 forged = make_capsule(reseal_record(bytes(img), off), socks, head["nlisteners"])
 for fd in socks:
     os.close(fd)
-d2 = m.start_ready([CHATD, "-v"], [lsock.fileno()], [forged], 10 * SLOW)
+d2 = m.start_ready([CHATD, "--idle-timeout", "0", "-v"], [lsock.fileno()], [forged], 10 * SLOW)
 rest0, eof0 = ws[0].closed()
 t.ok(eof0, "a record of an unknown state: that client is closed",
      d2.output()[-400:])

@@ -170,7 +170,8 @@ for i, c in enumerate(ws):
     got = (early[i] if i < 2 else []) + rest(c)
     t.ok(got == said and not c.eof, "client %d: every line before and "
          "after the restart, once, in order, still connected" % i,
-         (len(got), len(said)))
+         "%d of %d lines\n--- the first chatd:\n%s\n--- the second:\n%s"
+         % (len(got), len(said), d1.output()[-1500:], d2.output()[-1500:]))
 d2.proc.send_signal(signal.SIGTERM)
 rc = d2.wait(10 * SLOW)
 t.ok(rc == 0, "the restarted chatd stops cleanly too", (rc, d2.output()[-600:]))

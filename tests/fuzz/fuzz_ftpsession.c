@@ -73,10 +73,16 @@ static char fuzz_top[] = "/tmp/clockwork-fuzz-XXXXXX";
 static pid_t fuzz_owner;
 static int fuzz_isolated;
 
+/*
+ * Removes one entry of the tree, made writable first (a session may have
+ * taken its rights away), but never through a symlink: chmod follows
+ * one, and root/abs points at /etc.
+ */
 static int
 fuzz_rm_cb(const char *path, const struct stat *st, int flag, struct FTW *f)
 {
-	chmod(path, 0700);
+	if (flag != FTW_SL && flag != FTW_SLN)
+		chmod(path, 0700);
 	return remove(path);
 }
 

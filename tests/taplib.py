@@ -33,10 +33,15 @@ class Tap:
         self.n = 0
         self.failed = 0
 
-    def ok(self, cond, desc, diag=None):
+    def ok(self, cond, desc, diag=None, todo=None):
+        """One check; todo (a reason) marks a known failure that is being
+        worked on: reported as TODO (automake's XFAIL), so it shows in
+        every run's summary without failing it."""
         self.n += 1
-        if not cond:
+        if not cond and todo is None:
             self.failed += 1
+        if todo is not None:
+            desc = "%s # TODO %s" % (desc, todo)
         print("%s %d - %s" % ("ok" if cond else "not ok", self.n, desc), flush=True)
         if not cond and diag is not None:
             for line in str(diag).splitlines() or [""]:

@@ -166,12 +166,15 @@ t.eq(new.lines(2), [b"You are " + new.who.encode() + b"\n",
                     b"Here now: " + roster + b"\n"],
      "restart: a newcomer is told of the three, in order of arrival")
 said.append(new.who.encode() + b" has arrived\n")
-# Known gap: when the first chatd still held bytes for the slow reader
-# (under valgrind it does; a plain build has flushed them all into the
-# socket), the second adopts them ("out 107008") but never writes them:
-# no write callback follows.  The reload path delivers the same (check 5).
-OWED_GAP = ("restored output of a slow reader is not sent after an "
-            "fd-store restart" if under_valgrind() else None)
+# Under valgrind the slow reader (a 4 KiB receive buffer) waits so long
+# that TCP's zero-window probes back off past this test's patience: its
+# window never fits one of loopback's 32-64 KiB segments, so the bytes
+# move only on the persist timer (seen: 92,026 bytes queued in the
+# socket, persist timer at 1 min 47 s), whichever chatd holds them.  The
+# reader needs a buffer of two segments and a bigger burst to be owed
+# bytes; until then the check is reported, not judged, there.
+OWED_GAP = ("a 4 KiB receive window stalls on TCP's persist timer under "
+            "valgrind" if under_valgrind() else None)
 for i, c in enumerate(ws):
     got = (early[i] if i < 2 else []) + rest(c)
     t.ok(got == said and not c.eof, "client %d: every line before and "

@@ -186,6 +186,17 @@ class Managed:
             pass
 
 
+def wait_log(d, text, seconds, count=1):
+    """True once d's log (a Daemon's or a Managed's output()) holds text
+    count times, waiting at most seconds."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if d.output().count(text) >= count:
+            return True
+        time.sleep(0.05)
+    return d.output().count(text) >= count
+
+
 def listener(port=0):
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -17,21 +17,12 @@ import time
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
 from taplib import Daemon, Tap, free_port, under_valgrind  # noqa: E402
 from handover_rig import (Manager, image_records, listener,  # noqa: E402
-                          make_capsule, open_capsule, reseal_record)
+                          make_capsule, open_capsule, reseal_record, wait_log)
 from chatlib import CHATD, SLOW, Client, wait_greeting  # noqa: E402
 
 t = Tap()
 BIG = 200                       # lines of 1,000 bytes a slow reader is owed
 PAD = b"x" * 990
-
-
-def wait_log(d, text, timeout=10):
-    deadline = time.monotonic() + timeout * SLOW
-    while time.monotonic() < deadline:
-        if text in d.output():
-            return True
-        time.sleep(0.05)
-    return text in d.output()
 
 
 def rest(c, timeout=2.0):
@@ -91,7 +82,8 @@ with Daemon([CHATD, "--names", "--idle-timeout", "0", "--port", str(port), "-v"]
          "reader has every line, in order")
     pid = d.pid
     d.signal(signal.SIGHUP)
-    t.ok(wait_log(d, "took over 5 of 5 clients"), "SIGHUP: the new chatd "
+    t.ok(wait_log(d, "took over 5 of 5 clients", 10 * SLOW),
+         "SIGHUP: the new chatd "
          "took over every client, the one still naming too",
          d.output()[-600:])
     t.ok(d.alive() and d.pid == pid, "the same process (PID %d)" % pid)
@@ -156,7 +148,8 @@ t.eq(len(caps), 1, "stop: the room goes to the fd store")
 t.ok("left as" not in d1.output(), "stop: nobody is logged as gone",
      d1.output()[-400:])
 d2 = m.start_ready([CHATD, "--idle-timeout", "0", "-v"], [lsock.fileno()], caps, 10 * SLOW)
-t.ok(d2.ready and wait_log(d2, "took over 3 of 3 clients"), "restart: the "
+t.ok(d2.ready and wait_log(d2, "took over 3 of 3 clients", 10 * SLOW),
+     "restart: the "
      "new chatd took over the room", d2.output()[-400:])
 ws[1].send(b" after\n")
 said.append(ws[1].who.encode() + b": two after\n")

@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
 from taplib import Daemon, Tap, binary, free_port, read_lines, under_valgrind  # noqa: E402
 from handover_rig import (Clients, Manager, consecutive, fd_count,  # noqa: E402
                           image_records, listener, make_capsule, open_capsule,
-                          reseal_header, subimage)
+                          reseal_header, subimage, wait_log)
 
 CLOCKD = "daemons/clockd/clockd"
 N = 20
@@ -35,15 +35,6 @@ def at_phase(phase):
     now = time.time()
     wait = (1 - now % 1) + phase
     time.sleep(wait if wait < 1 else wait - 1)
-
-
-def wait_log(d, text, count=1, timeout=5):
-    deadline = time.monotonic() + timeout * SLOW
-    while time.monotonic() < deadline:
-        if d.output().count(text) >= count:
-            return True
-        time.sleep(0.05)
-    return d.output().count(text) >= count
 
 
 def took_over(d, generations, n):
@@ -117,7 +108,8 @@ with Daemon([copy, "--port", str(port)], port=port, reexec=True) as d:
     os.unlink(copy)
     at_phase(0.2)
     os.kill(d.pid, signal.SIGHUP)
-    t.ok(wait_log(d, "cannot re-execute"), "binary gone: the re-execution "
+    t.ok(wait_log(d, "cannot re-execute", 5 * SLOW),
+         "binary gone: the re-execution "
          "fails and says so", d.output()[-400:])
     cl.wait_lines(len(cl.snapshot()[0][0]) + 2, 5 * SLOW)
     check_clients(cl, range(5), "and the old clockd keeps serving every client", 3)
@@ -126,7 +118,8 @@ with Daemon([copy, "--port", str(port)], port=port, reexec=True) as d:
     os.rename(copy + ".new", copy)
     at_phase(0.2)
     os.kill(d.pid, signal.SIGHUP)
-    t.ok(wait_log(d, "took over 5 of 5 clients"), "the binary back: the "
+    t.ok(wait_log(d, "took over 5 of 5 clients", 5 * SLOW),
+         "the binary back: the "
          "re-execution takes over every client", d.output()[-400:])
     exe = os.readlink("/proc/%d/exe" % d.pid)
     t.ok(not under_valgrind() and not exe.endswith("(deleted)") or under_valgrind(),
@@ -144,7 +137,8 @@ with Daemon([CLOCKD], activate=True, port=port, reexec=True) as d:
     cl.wait_lines(1, 5 * SLOW)
     at_phase(0.3)
     os.kill(d.pid, signal.SIGHUP)
-    t.ok(wait_log(d, "serving 1 socket handed over"), "socket-activated: the "
+    t.ok(wait_log(d, "serving 1 socket handed over", 5 * SLOW),
+         "socket-activated: the "
          "successor serves the socket it was handed", d.output()[-400:])
     cl.wait_lines(len(cl.snapshot()[0][0]) + 2, 5 * SLOW)
     check_clients(cl, range(3), "socket-activated: no client noticed", 3)
@@ -209,7 +203,8 @@ t.ok(all(e is None for e in eof), "between the two processes no client sees an e
 d2 = m.start_ready([CLOCKD], [lsock.fileno()], caps, 10 * SLOW)
 t.ok(d2.ready, "restart: the new clockd is ready")
 t.ok(m.seen("FDSTOREREMOVE", "1", d2.mark), "restart: it empties the store (FDSTOREREMOVE=1)")
-t.ok(wait_log(d2, "took over %d of %d clients" % (N, N)), "restart: it took over "
+t.ok(wait_log(d2, "took over %d of %d clients" % (N, N), 5 * SLOW),
+     "restart: it took over "
      "all %d clients" % N, d2.output()[-400:])
 cl.wait_lines(len(cl.snapshot()[0][0]) + 2, 5 * SLOW)
 check_clients(cl, range(N), "restart: one line a second throughout, none skipped "

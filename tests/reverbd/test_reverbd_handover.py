@@ -17,7 +17,7 @@ import time
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
 from taplib import Daemon, Tap, free_port, under_valgrind  # noqa: E402
 from handover_rig import (Clients, Manager, image_records, listener,  # noqa: E402
-                          make_capsule, open_capsule, reseal_record)
+                          make_capsule, open_capsule, reseal_record, wait_log)
 
 REVERBD = "daemons/reverbd/reverbd"
 t = Tap()
@@ -25,15 +25,6 @@ SLOW = 4 if under_valgrind() else 1
 # How late an echo may be on a shared machine; under valgrind a
 # re-execution starts valgrind afresh (seconds): only the order counts.
 TOL = 1e9 if under_valgrind() else 0.3
-
-
-def wait_log(d, text, timeout=5):
-    deadline = time.monotonic() + timeout * SLOW
-    while time.monotonic() < deadline:
-        if text in d.output():
-            return True
-        time.sleep(0.05)
-    return text in d.output()
 
 
 def echoes(cl, i):
@@ -65,7 +56,8 @@ with Daemon([REVERBD, "--port", str(port), "-d", "1"], port=port, reexec=True) a
     time.sleep(0.2)
     cl.socks[1].shutdown(socket.SHUT_WR)
     time.sleep(2.6 + (SLOW - 1))
-    t.ok(wait_log(d, "took over 3 of 3 clients"), "SIGHUP: the new reverbd took "
+    t.ok(wait_log(d, "took over 3 of 3 clients", 5 * SLOW),
+         "SIGHUP: the new reverbd took "
          "over every client", d.output()[-500:])
     t.ok(d.alive() and d.pid == pid, "the same process (PID %d)" % pid)
     got0, eof0 = echoes(cl, 0)
@@ -136,7 +128,8 @@ t.ok("Late" not in str(got0), "a line sent while stopping is not taken by the "
      "old process", got0)
 d2 = m.start_ready([REVERBD, "-d", "1"], [lsock.fileno()], caps, 10 * SLOW)
 t_start = time.monotonic()
-t.ok(wait_log(d2, "took over 2 of 2 clients"), "restart: the new reverbd took "
+t.ok(wait_log(d2, "took over 2 of 2 clients", 5 * SLOW),
+     "restart: the new reverbd took "
      "over both clients", d2.output()[-400:])
 time.sleep(2.3 + (SLOW - 1))
 got0, eof0 = echoes(cl, 0)

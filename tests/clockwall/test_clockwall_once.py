@@ -121,7 +121,10 @@ try:
              "%s shows %s's time (%r, off by %s s)" % (name, tz, shown, skew),
              r.stdout)
     # Three lines from each, the first within a second of the connection.
-    t.ok(took <= 3 + startup + late.slack(),
+    # The three clockd beside it are late too on a busy machine, which
+    # this process's own lateness does not see: half a tick of slack at
+    # least, and never a whole one, so that an answer a tick late fails.
+    t.ok(took <= 3 + startup + late.slack(floor=0.5, cap=0.9),
          "--once answers at the clocks' third tick (%.2f s, start-up %.2f s, "
          "%s)" % (took, startup, late))
 
@@ -163,7 +166,7 @@ try:
     t.ok("refused" in rows.get("Paris", ""), "and says it refused", r.stdout)
     t.ok(all(zone_skew(rows.get(n), tz) is not None for n, tz in ZONES),
          "the others still show their time", r.stdout)
-    t.ok(took <= 3 + startup + late.slack(),
+    t.ok(took <= 3 + startup + late.slack(floor=0.5, cap=0.9),
          "a refusal does not wait for the timeout (%.2f s, start-up %.2f s, "
          "%s)" % (took, startup, late))
 

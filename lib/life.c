@@ -2,7 +2,11 @@
 /*
  * The daemon's life.  SIGTERM or SIGINT asks for a graceful stop: the
  * daemon's stop callback runs once (it stops accepting and lets clients
- * drain) and a second signal leaves the loop at once.  SIGHUP runs the
+ * drain) and a second signal leaves the loop at once.  SIGUSR2 is the
+ * stop half of a restart (sent by the units' ExecStop=, which alone can
+ * ask systemd which it is): under systemd with an fd store, a daemon that
+ * hands its clients over leaves them there for the next start (systemd
+ * 252 keeps the store across a restart and empties it on a stop).  SIGHUP runs the
  * daemon's reload callback, if it has one (life_on_reload), in the loop
  * like any event: a re-execution that keeps the clients (lib/handover.c)
  * or a daemon's configuration read again.  SIGPIPE is
@@ -20,12 +24,13 @@
 #include "sdnotify.h"
 #include "server.h"
 
-static struct event *sig_events[3];
+static struct event *sig_events[4];
 static void (*stop_cb)(void *);
 static void *stop_arg;
 static void (*reload_cb)(void *);
 static void *reload_arg;
 static int stopping;
+static int for_restart;		/* the stop is half of a restart */
 
 /* A precise timer, so that clockd's ticks land within microseconds. */
 struct event_base *
@@ -63,7 +68,9 @@ life_signal_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	stopping = 1;
-	log_info("%s: stopping", strsignal((int)sig));
+	for_restart = sig == SIGUSR2;
+	log_info("%s: stopping%s", strsignal((int)sig),
+	    for_restart ? " for a restart" : "");
 	sdn_stopping();
 	if (stop_cb != NULL)
 		stop_cb(stop_arg);
@@ -79,7 +86,7 @@ life_signal_cb(evutil_socket_t sig, short what, void *arg)
 int
 life_start(struct event_base *base, void (*cb)(void *), void *arg)
 {
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR2 };
 	size_t i;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -111,16 +118,16 @@ life_on_reload(void (*cb)(void *), void *arg)
  * The stop callback of every daemon on lib/server, with a struct
  * life_stop as its argument: the daemon's periodic timer (tick, status)
  * stops, and the server lets its clients finish within the grace period
- * (server_shutdown), after which the loop exits.  Under systemd with an
- * fd store, a daemon that hands its clients over leaves them there
- * instead, for the next start.
+ * (server_shutdown), after which the loop exits.  In a restart under
+ * systemd with an fd store (SIGUSR2), a daemon that hands its clients
+ * over leaves them there instead, for the next start.
  */
 void
 life_stop_server(void *arg)
 {
 	struct life_stop *ls = arg;
 
-	if (ls->to_store != NULL && handover_store_enabled()) {
+	if (ls->to_store != NULL && for_restart && handover_store_enabled()) {
 		/* Newcomers wait in the backlog for the next process. */
 		server_stop_accepting(ls->srv);
 		ls->to_store(ls->arg);

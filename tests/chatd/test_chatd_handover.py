@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: ISC
 """chatd keeps its room across a hand-over: on SIGHUP it re-executes
-itself with every client, and on a stop under a service manager with an
-fd store (played by the test, tests/handover_rig.py) it leaves them in
-the store for the next start.  Nobody is disconnected; names, the order
+itself with every client, and on the stop half of a restart (SIGUSR2)
+under a service manager with an fd store (played by the test,
+tests/handover_rig.py) it leaves them in the store for the next start;
+a plain stop (SIGTERM) says goodbye even then.  Nobody is disconnected; names, the order
 of arrival (the roster newcomers are told) and what a client was owed
 but had not read yet survive; every line said before and after arrives
 once, in the one order everybody shares."""
@@ -127,7 +128,7 @@ with Daemon([CHATD, "--names", "--idle-timeout", "0", "--port", str(port), "-v"]
     t.ok(rc == 0, "then a clean stop (no sanitizer report, no leak)",
          (rc, d.output()[-600:]))
 
-# --- a stop with an fd store, then a restart: the room waits in the store ---
+# --- a restart with an fd store: the room waits in the store ----------------
 m = Manager()
 lsock = listener()
 port = lsock.getsockname()[1]
@@ -143,7 +144,7 @@ said += [ws[0].who.encode() + b": big %03d %s\n" % (i, PAD)
          for i in range(BIG)]
 ws[1].send(b"two")
 early = [ws[i].until(said[-1], 10) for i in (0, 1)]
-d1.proc.send_signal(signal.SIGTERM)
+d1.proc.send_signal(signal.SIGUSR2)
 rc = d1.wait(10 * SLOW)
 caps = m.take()
 t.eq(rc, 0, "stop: chatd exits 0")
@@ -181,9 +182,15 @@ for i, c in enumerate(ws):
          "%d of %d lines\n--- the first chatd:\n%s\n--- the second:\n%s"
          % (len(got), len(said), d1.output()[-1500:], d2.output()[-1500:]),
          todo=OWED_GAP if i == 2 else None)
+# A plain stop with the store there all the same: goodbye, nothing stored.
 d2.proc.send_signal(signal.SIGTERM)
 rc = d2.wait(10 * SLOW)
-t.ok(rc == 0, "the restarted chatd stops cleanly too", (rc, d2.output()[-600:]))
+t.ok(rc == 0, "plain stop: the restarted chatd stops cleanly too",
+     (rc, d2.output()[-600:]))
+t.eq(m.take(), [], "plain stop: nothing left in the fd store")
+bye = new.closed()
+t.ok(bye[1] and bye[0].endswith(b"Server shutting down.\n"),
+     "plain stop: a client is told 'Server shutting down.', then closed", bye)
 m.close_store()
 for c in ws + [new]:
     c.close()
@@ -196,7 +203,7 @@ m.wait(lambda: m.seen("READY", "1", len(m.messages) - 1), 10 * SLOW)
 ws = [Client(port) for _ in range(3)]
 for i, c in enumerate(ws):
     c.lines(2 + 2 - i)
-d1.proc.send_signal(signal.SIGTERM)
+d1.proc.send_signal(signal.SIGUSR2)
 d1.wait(10 * SLOW)
 caps = m.take()
 d1.stop()

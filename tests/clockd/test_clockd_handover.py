@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: ISC
 """clockd hands its clients over, outside systemd: on SIGHUP it
 re-executes itself with them (same PID), and under a service manager
-with an fd store (played here by the test: tests/handover_rig.py) a stop
-leaves them in the store for the next start.  Every client keeps one line
+with an fd store (played here by the test: tests/handover_rig.py) the
+stop half of a restart (SIGUSR2) leaves them in the store for the next
+start; a plain stop (SIGTERM) closes them.  Every client keeps one line
 a second, none skipped or repeated, no disconnect; a damaged hand-over
 closes exactly the clients it cannot vouch for, which can reconnect."""
 
@@ -180,8 +181,8 @@ def stop_plain(d):
 
 
 def stop_to_store(d):
-    """SIGTERM: clockd leaves its clients in the store and exits 0."""
-    d.proc.send_signal(signal.SIGTERM)
+    """SIGUSR2: clockd leaves its clients in the store and exits 0."""
+    d.proc.send_signal(signal.SIGUSR2)
     rc = d.wait(10 * SLOW)
     caps = m.take()
     m.close_store()
@@ -209,13 +210,14 @@ t.ok(wait_log(d2, "took over %d of %d clients" % (N, N), 5 * SLOW),
 cl.wait_lines(len(cl.snapshot()[0][0]) + 2, 5 * SLOW)
 check_clients(cl, range(N), "restart: one line a second throughout, none skipped "
               "or repeated, no disconnect", 3)
-# A plain stop: systemd closes the store, and every client sees the end.
+# A plain stop: clockd closes its clients itself, and stores nothing.
 d2.proc.send_signal(signal.SIGTERM)
 t.eq(d2.wait(10 * SLOW), 0, "second stop: exits 0")
 m.poll()
+t.eq(m.take(), [], "plain stop: nothing left in the fd store")
 m.close_store()
 time.sleep(1)
-check_closed(cl, range(N), "plain stop: the store closed, every client sees the end")
+check_closed(cl, range(N), "plain stop: every client sees the end")
 stop_plain(d2)
 cl.close()
 

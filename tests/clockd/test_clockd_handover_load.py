@@ -85,7 +85,7 @@ os.kill(d1.pid, signal.SIGHUP)
 t.ok(wait_for(lambda: len(took(d1)) >= 1, 10), "reload: re-executed with all "
      "%d clients" % N, d1.output()[-600:])
 time.sleep(3.5 - time.time() % 1)
-d1.proc.send_signal(signal.SIGTERM)
+d1.proc.send_signal(signal.SIGUSR2)
 rc = d1.wait(20)
 caps = m.take()
 t.ok(rc == 0 and len(caps) == 1, "stop: all %d clients left in the fd store" % N,

@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: ISC
 """reverbd hands its clients over without losing an echo: on SIGHUP it
 re-executes itself with every client and the echoes each is owed (sent
-on time by the successor); on a stop under a service manager with an fd
-store (played by the test, tests/handover_rig.py) it first sends every
-echo owed, then leaves the clients, with what they sent meanwhile, to
-the store.  A client record that does not read back is closed."""
+on time by the successor); on the stop half of a restart (SIGUSR2) under
+a service manager with an fd store (played by the test,
+tests/handover_rig.py) it first sends every echo owed, then leaves the
+clients, with what they sent meanwhile, to the store; a plain stop
+(SIGTERM) sends them and closes.  A client record that does not read back is closed."""
 
 import os
 import signal
@@ -100,7 +101,7 @@ with Daemon([REVERBD, "--port", str(port), "-d", "0.5", "--max-pending", "2"],
          "before the reload gets its three echoes after it", got)
     cl.close()
 
-# --- stop with an fd store: echoes owed first, then the clients to the store --
+# --- restart with an fd store: echoes owed first, then the clients to the store
 m = Manager()
 lsock = listener()
 port = lsock.getsockname()[1]
@@ -111,7 +112,7 @@ t0 = time.monotonic()
 cl.send(0, b"Owed\n")
 cl.send(1, b"Also owed\n")
 time.sleep(0.3)
-d1.proc.send_signal(signal.SIGTERM)
+d1.proc.send_signal(signal.SIGUSR2)
 time.sleep(0.2)
 cl.send(0, b"Late\n")
 rc = d1.wait(10 * SLOW)
@@ -139,11 +140,12 @@ t.ok([l for _, l in late] == ["\t LATE", "\t Late", "\t late"] and eof0 is None,
 t.ok(late and late[0][0] - t_start < TOL + 0.2, "restart: at once", (late, t_start))
 _, eof1 = echoes(cl, 1)
 t.ok(eof1 is None, "no client saw an end")
-# A plain stop: systemd closes the store after the echoes are out.
+# A plain stop: every echo owed, then reverbd closes; nothing stored.
 cl.send(1, b"last\n")
 time.sleep(0.1)
 d2.proc.send_signal(signal.SIGTERM)
 d2.wait(10 * SLOW)
+t.eq(m.take(), [], "plain stop: nothing left in the fd store")
 m.close_store()
 time.sleep(0.5)
 got1, eof1 = echoes(cl, 1)
@@ -159,7 +161,7 @@ cl = Clients(port, 3)
 for i in range(3):
     cl.send(i, b"x\n")
 time.sleep(0.1)
-d1.proc.send_signal(signal.SIGTERM)
+d1.proc.send_signal(signal.SIGUSR2)
 d1.wait(10 * SLOW)
 caps = m.take()
 d1.stop()

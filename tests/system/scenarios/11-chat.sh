@@ -2,7 +2,8 @@
 # chat.socket (port 8001), when the package has it: not started by the
 # install alone; once started, two people talk with nc (each from its own
 # address and port, so every line is known in advance), the journal shows
-# both arrivals with REMOTE_ADDR, and stopping the service says goodbye.
+# both arrivals with REMOTE_ADDR, a restart keeps the room, and stopping
+# the service says goodbye.
 . /mnt/rig/lib.sh
 
 [ -e /lib/systemd/system/chat.socket ] || skip_all "chat.socket is not in this package"
@@ -57,7 +58,29 @@ done
 check "journal: what they said is not there" sh -c \
 	"! journalctl -u chat.service --since '$since' -o cat | grep -Eq 'hi ann|hello bob'"
 
+# A restart keeps the room: ann waits in the fd store, the new chatd
+# takes her over, and a newcomer finds her there; she is told nothing.
+pid=$(systemctl show -p MainPID --value chat.service)
+since=$(date '+%Y-%m-%d %H:%M:%S')
+check "systemctl restart chat.service" systemctl restart chat.service
+npid=$(systemctl show -p MainPID --value chat.service)
+check "restart: a new chatd (pid $pid -> $npid)" sh -c "[ '$npid' != '$pid' ] && [ '$npid' -gt 0 ]"
+check "restart: the old chatd was told it is a restart (SIGUSR2 from ExecStop=)" wait_for 10 sh -c \
+	"journalctl -u chat.service --since '$since' -o cat | grep -q '^User defined signal 2: stopping for a restart'"
+check "restart: the new chatd took ann over" wait_for 10 sh -c \
+	"journalctl -u chat.service --since '$since' -o cat | grep -q 'took over 1 of 1 clients'"
+carl=127.0.0.10:40010
+rm -f /tmp/carl.out
+timeout 20 nc -N -s 127.0.0.10 -p 40010 127.0.0.1 8001 </dev/null >/tmp/carl.out &
+carlpid=$!
+check "restart: a newcomer finds ann in the room" wait_for 10 grep -qx "Here now: $ann" /tmp/carl.out
+check "restart: ann hears the newcomer arrive" wait_for 10 grep -qx "$carl has arrived" /tmp/ann.out
+check "restart: the newcomer's nc ends" wait_for 10 sh -c "! kill -0 $carlpid"
+check "restart: ann hears the newcomer leave" wait_for 10 grep -qx "$carl has left" /tmp/ann.out
+check_not "restart: ann was not told the server shuts down" grep -q "Server shutting down" /tmp/ann.out
+
 # Stopping the service: ann is told, then let go; the stop is clean.
+since=$(date '+%Y-%m-%d %H:%M:%S')
 systemctl stop chat.service
 check "ann gets 'Server shutting down.' last" sh -c '[ "$(tail -n 1 /tmp/ann.out)" = "Server shutting down." ]'
 # chatd closed its side: ann's end of the connection waits in CLOSE_WAIT
@@ -66,6 +89,8 @@ check "chatd closed ann's connection" wait_for 10 sh -c \
 	"ss -Htn state close-wait '( sport = :40008 )' | grep -q ."
 exec 3>&-
 check "ann's nc ends" wait_for 10 sh -c "! kill -0 $annpid"
+check "stop: chatd was told it is a stop (SIGTERM from ExecStop=)" sh -c \
+	"journalctl -u chat.service --since '$since' -o cat | grep -qx 'Terminated: stopping'"
 check "chat.service stopped cleanly (Result=$(systemctl show -p Result --value chat.service))" \
 	sh -c '[ "$(systemctl show -p Result --value chat.service)" = success ]'
 check "chat.socket still listens" listening 8001

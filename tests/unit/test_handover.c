@@ -463,25 +463,35 @@ to_store(void *arg)
 }
 
 /*
- * life_stop_server with a to_store hook: under an fd store it stops
- * accepting (newcomers wait in the backlog) and runs the hook; without
- * one it stops gracefully and leaves the hook alone.
+ * A daemon's stop with a to_store hook, by signal (lib/life.c): the stop
+ * half of a restart (SIGUSR2) under an fd store stops accepting
+ * (newcomers wait in the backlog) and runs the hook; a plain stop
+ * (SIGTERM) under the same store, or SIGUSR2 without one, stops
+ * gracefully and leaves the hook alone.
  */
+static void
+stop_by_signal(struct life_stop *ls, int sig)
+{
+	start();
+	ls->srv = srv;
+	ck_assert_int_eq(life_start(base, life_stop_server, ls), 0);
+	ck_assert_int_eq(raise(sig), 0);
+}
+
 START_TEST(test_stop_to_store)
 {
 	struct life_stop ls;
 	int called = 0, c;
 
-	start();
 	memset(&ls, 0, sizeof(ls));
-	ls.srv = srv;
 	ls.grace.tv_sec = 1;
 	ls.to_store = to_store;
 	ls.arg = &called;
 	setenv("NOTIFY_SOCKET", "/nonexistent/notify", 1);
 	setenv("FDSTORE", "4", 1);
 	ck_assert_int_eq(handover_store_enabled(), 1);
-	life_stop_server(&ls);
+	stop_by_signal(&ls, SIGUSR2);
+	loopback_spin(base, 100);
 	ck_assert_int_eq(called, 1);
 	c = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_eq(connect(c, (struct sockaddr *)&srv_addr,
@@ -489,15 +499,22 @@ START_TEST(test_stop_to_store)
 	loopback_spin(base, 100);
 	ck_assert(server_stats(srv)->accepted == 0);
 	close(c);
+	life_end();
 	stop();
+
+	/* Nobody connected: the graceful stop ends the loop at once. */
+	stop_by_signal(&ls, SIGTERM);
+	ck_assert_int_eq(event_base_dispatch(base), 0);
+	ck_assert_int_eq(called, 1);
+	life_end();
+	stop();
+
 	setenv("FDSTORE", "0", 1);
 	ck_assert_int_eq(handover_store_enabled(), 0);
-	start();
-	ls.srv = srv;
-	life_stop_server(&ls);
-	ck_assert_int_eq(called, 1);
-	/* Nobody connected: the graceful stop ends the loop at once. */
+	stop_by_signal(&ls, SIGUSR2);
 	ck_assert_int_eq(event_base_dispatch(base), 0);
+	ck_assert_int_eq(called, 1);
+	life_end();
 	unsetenv("NOTIFY_SOCKET");
 	unsetenv("FDSTORE");
 	stop();

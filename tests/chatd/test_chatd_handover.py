@@ -26,13 +26,16 @@ BIG = 200                       # lines of 1,000 bytes a slow reader is owed
 PAD = b"x" * 990
 
 
-def rest(c, timeout=2.0):
-    """Every line c gets until it is quiet for a while."""
-    out = []
+def rest(c, last=None, have=()):
+    """Every line c gets until it is quiet for a while.  After last (the
+    last line said; have is what c read already) a short quiet is enough
+    to catch a line sent twice: a long one after every client cost
+    minutes under valgrind, where waits are twenty times as long."""
+    out = list(have)
     while True:
-        got = c.lines(1, timeout)
+        got = c.lines(1, 0.2 if out and out[-1] == last else 2.0)
         if not got:
-            return out
+            return out[len(have):]
         out.append(got[0])
 
 
@@ -108,13 +111,13 @@ with Daemon([CHATD, "--names", "--idle-timeout", "0", "--port", str(port), "-v"]
     said.append(b"fay has arrived\n")
     say(c6, b"fay", b"f1")
     for w, c in room.items():
-        got = seen.get(w, []) + rest(c)
+        got = seen.get(w, []) + rest(c, said[-1], seen.get(w, []))
         t.ok(got == said and not c.eof, "%s: every line before and after, "
              "once, in order, still connected (%d lines)" %
              (w.decode(), len(got)),
              [g[:40] for g in got if g not in said][:5] or
              (len(got), len(said)))
-    eve = rest(c5)
+    eve = rest(c5, said[-1])
     t.ok(eve == said[said.index(b"eve has arrived\n") + 1:] and not c5.eof,
          "eve: everything said after her arrival", eve[:5])
     t.ok("left as" not in d.output(), "nobody left the room",
@@ -170,6 +173,9 @@ said.append(new.who.encode() + b" has arrived\n")
 OWED_GAP = ("a 4 KiB receive window stalls on TCP's persist timer under "
             "valgrind" if under_valgrind() else None)
 for i, c in enumerate(ws):
+    # The long quiet each time here: reading the slow reader sooner
+    # changes how far TCP's persist timer has backed off, and so whether
+    # its TODO under valgrind fails (seen passing: an XPASS, a failure).
     got = (early[i] if i < 2 else []) + rest(c)
     t.ok(got == said and not c.eof, "client %d: every line before and "
          "after the restart, once, in order, still connected" % i,

@@ -79,8 +79,16 @@ def content(p):
         return None
 
 
-def leftovers(d):
-    return [n for n in os.listdir(d) if n.startswith(".ftp-upload.")]
+def leftovers(d, within=2.0):
+    """The files aside in d once they are gone, or after within seconds
+    (scaled): the server removes a failed upload's file on its files
+    pool, right after the reply, so a listing may still see it."""
+    deadline = time.monotonic() + budget(within)
+    while True:
+        left = [n for n in os.listdir(d) if n.startswith(".ftp-upload.")]
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.02)
 
 
 try:
@@ -484,6 +492,11 @@ try:
             r1 = stor(f, "old.bin", old)
             r = stor(f, "old.bin", pattern(3 * 1024 * 1024, seed=13))
             names = f.nlst()
+            # The file aside goes on the files pool, right after the reply.
+            deadline = time.monotonic() + budget(2)
+            while names != ["old.bin"] and time.monotonic() < deadline:
+                time.sleep(0.05)
+                names = f.nlst()
             r2, back = retr(f, "old.bin")
             t.ok(r1.startswith("226") and r.startswith("452") and
                  back == old and names == ["old.bin"],

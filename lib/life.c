@@ -6,12 +6,12 @@
  * stop half of a restart (sent by the units' ExecStop=, which alone can
  * ask systemd which it is): under systemd with an fd store, a daemon that
  * hands its clients over leaves them there for the next start (systemd
- * 252 keeps the store across a restart and empties it on a stop).  SIGHUP runs the
- * daemon's reload callback, if it has one (life_on_reload), in the loop
- * like any event: a re-execution that keeps the clients (lib/handover.c)
- * or a daemon's configuration read again.  SIGPIPE is
- * ignored: a vanished client is an error on its own socket, not a dead
- * daemon.
+ * 252 keeps the store across a restart and empties it on a stop).
+ * SIGHUP runs the daemon's reload callback, if it has one
+ * (life_on_reload), in the loop like any event: a re-execution that keeps
+ * the clients (lib/handover.c) or a daemon's configuration read again.
+ * SIGPIPE is ignored: a vanished client is an error on its own socket,
+ * not a dead daemon.
  */
 #include <signal.h>
 #include <string.h>

@@ -79,16 +79,23 @@ def content(p):
         return None
 
 
-def leftovers(d, within=2.0):
-    """The files aside in d once they are gone, or after within seconds
-    (scaled): the server removes a failed upload's file on its files
+def settled(look, done, within=2.0):
+    """look() again until done(what it saw), for at most within seconds
+    (scaled): the server removes a failed upload's file aside on its files
     pool, right after the reply, so a listing may still see it."""
     deadline = time.monotonic() + budget(within)
-    while True:
-        left = [n for n in os.listdir(d) if n.startswith(".ftp-upload.")]
-        if not left or time.monotonic() > deadline:
-            return left
+    seen = look()
+    while not done(seen) and time.monotonic() < deadline:
         time.sleep(0.02)
+        seen = look()
+    return seen
+
+
+def leftovers(d):
+    """The files aside in d, once they are gone or the wait is over."""
+    return settled(lambda: [n for n in os.listdir(d)
+                            if n.startswith(".ftp-upload.")],
+                   lambda left: not left)
 
 
 try:
@@ -491,12 +498,7 @@ try:
             old = pattern(500 * 1024, seed=12)
             r1 = stor(f, "old.bin", old)
             r = stor(f, "old.bin", pattern(3 * 1024 * 1024, seed=13))
-            names = f.nlst()
-            # The file aside goes on the files pool, right after the reply.
-            deadline = time.monotonic() + budget(2)
-            while names != ["old.bin"] and time.monotonic() < deadline:
-                time.sleep(0.05)
-                names = f.nlst()
+            names = settled(f.nlst, lambda n: n == ["old.bin"])
             r2, back = retr(f, "old.bin")
             t.ok(r1.startswith("226") and r.startswith("452") and
                  back == old and names == ["old.bin"],

@@ -138,6 +138,17 @@ def budget(seconds):
     return seconds * time_factor()
 
 
+def poll(look, timeout=10.0, done=bool, interval=0.05):
+    """look() again until done(what it saw), for at most timeout seconds
+    (a budget: scaled by the time factor); what it saw last."""
+    deadline = time.monotonic() + budget(timeout)
+    seen = look()
+    while not done(seen) and time.monotonic() < deadline:
+        time.sleep(interval)
+        seen = look()
+    return seen
+
+
 class Lateness:
     """How late this process wakes up while the timed events happen: a
     thread sleeps in short steps and keeps the worst delay.  The load that

@@ -22,7 +22,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
-from taplib import Tap, binary, under_valgrind  # noqa: E402
+from taplib import Tap, binary, poll, under_valgrind  # noqa: E402
 from handover_rig import Manager, listener  # noqa: E402
 
 CLOCKD = "daemons/clockd/clockd"
@@ -52,15 +52,6 @@ def took(d):
         d.output())]
 
 
-def wait_for(pred, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
-
-
 m = Manager()
 lsock = listener()
 port = lsock.getsockname()[1]
@@ -82,7 +73,7 @@ t.eq(report.get("connected"), str(N), "the load generator holds %d clients" % N)
 # The window opens 1.5-2.5 s from now: act well inside it.
 time.sleep(3.3 - time.time() % 1)
 os.kill(d1.pid, signal.SIGHUP)
-t.ok(wait_for(lambda: len(took(d1)) >= 1, 10), "reload: re-executed with all "
+t.ok(poll(lambda: len(took(d1)) >= 1, 10), "reload: re-executed with all "
      "%d clients" % N, d1.output()[-600:])
 time.sleep(3.5 - time.time() % 1)
 d1.proc.send_signal(signal.SIGUSR2)
@@ -91,7 +82,7 @@ caps = m.take()
 t.ok(rc == 0 and len(caps) == 1, "stop: all %d clients left in the fd store" % N,
      d1.output()[-400:])
 d2 = m.start_ready([CLOCKD, "-v"], [lsock.fileno()], caps, 10)
-t.ok(wait_for(lambda: len(took(d2)) >= 1, 10), "restart: the new clockd took "
+t.ok(poll(lambda: len(took(d2)) >= 1, 10), "restart: the new clockd took "
      "over all %d clients" % N, d2.output()[-600:])
 try:
     out, _ = lg.communicate(timeout=WINDOW_S + 30)

@@ -18,6 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (CLOCKWALL, ZONES, free_port, listening,  # noqa: E402
                     start_clock, tmux_env, zone_skew)
+import taplib  # noqa: E402
 from taplib import Tap, budget  # noqa: E402
 
 t = Tap()
@@ -50,14 +51,9 @@ def type_line(text):
 
 
 def poll(pred, timeout=10.0):
-    """pred()'s first true value within timeout seconds (scaled by the
-    time factor), else its last."""
-    deadline = time.monotonic() + budget(timeout)
-    while True:
-        v = pred()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(0.1)
+    """pred()'s first true value within timeout seconds (scaled), else its
+    last; tmux is asked every 0.1 s, not more often."""
+    return taplib.poll(pred, timeout, interval=0.1)
 
 
 def rows(text):

@@ -10,7 +10,6 @@ file size limit gives 552 and no half file; failed logins slow down their
 address only."""
 
 import ftplib
-import hashlib
 import io
 import os
 import shutil
@@ -27,7 +26,7 @@ from ftptest import Tree, start, login, cmd, retr, pattern, sha256_file  # noqa
 from ftptest import serve_as_args, writable  # noqa
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests"))
 from taplib import (Tap, Daemon, Lateness, binary, budget, free_port,  # noqa
-                    under_valgrind)
+                    poll, under_valgrind)
 
 PASSWD = "daemons/ftpd/clockwork-ftpd-passwd"
 t = Tap()
@@ -79,23 +78,16 @@ def content(p):
         return None
 
 
-def settled(look, done, within=2.0):
-    """look() again until done(what it saw), for at most within seconds
-    (scaled): the server removes a failed upload's file aside on its files
-    pool, right after the reply, so a listing may still see it."""
-    deadline = time.monotonic() + budget(within)
-    seen = look()
-    while not done(seen) and time.monotonic() < deadline:
-        time.sleep(0.02)
-        seen = look()
-    return seen
+# The server removes a failed upload's file aside on its files pool, right
+# after the reply, so a listing just after it may still see the file.
+ASIDE_GONE = 2.0    # seconds (a budget) for that removal
 
 
 def leftovers(d):
     """The files aside in d, once they are gone or the wait is over."""
-    return settled(lambda: [n for n in os.listdir(d)
-                            if n.startswith(".ftp-upload.")],
-                   lambda left: not left)
+    return poll(lambda: [n for n in os.listdir(d)
+                         if n.startswith(".ftp-upload.")],
+                ASIDE_GONE, done=lambda left: not left, interval=0.02)
 
 
 try:
@@ -498,7 +490,8 @@ try:
             old = pattern(500 * 1024, seed=12)
             r1 = stor(f, "old.bin", old)
             r = stor(f, "old.bin", pattern(3 * 1024 * 1024, seed=13))
-            names = settled(f.nlst, lambda n: n == ["old.bin"])
+            names = poll(f.nlst, ASIDE_GONE, done=lambda n: n == ["old.bin"],
+                         interval=0.02)
             r2, back = retr(f, "old.bin")
             t.ok(r1.startswith("226") and r.startswith("452") and
                  back == old and names == ["old.bin"],
